@@ -1,0 +1,110 @@
+"""Partnership CRM: the Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from crm.config import PROJECT_ROOT, Settings
+from crm.db import configure_sqlite_engine, sqlite_read_only
+from crm.extensions import babel, csrf, db, login_manager, migrate
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, CLI, error pages, Jinja."""
+    settings = Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(settings.flask_config())
+    if config:
+        app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _install_request_hooks(app)
+
+    from crm.core.cli import register_cli
+    from crm.core.errors import install_error_pages
+    from crm.core.formatting import install_formatting
+    from crm.core.security import install_security_headers
+
+    install_security_headers(app)
+    install_error_pages(app)
+    install_formatting(app)
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")  # type: ignore[assignment]
+    login_manager.login_message_category = "info"
+
+    from crm.auth.service import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+    def select_locale() -> str | None:
+        languages = app.config["CRM_LANGUAGES"]
+        if current_user and current_user.is_authenticated and current_user.locale in languages:
+            return str(current_user.locale)
+        return request.accept_languages.best_match(languages) or "en"
+
+    def select_timezone() -> str:
+        if current_user and current_user.is_authenticated:
+            return str(current_user.timezone)
+        return str(app.config["CRM_DISPLAY_TIMEZONE"])
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.activities.views import bp as activities_bp
+    from crm.auth.views import admin_bp, auth_bp
+    from crm.contacts.views import bp as contacts_bp
+    from crm.organisations.views import bp as organisations_bp
+    from crm.search.views import bp as search_bp
+
+    for blueprint in (auth_bp, admin_bp, organisations_bp, contacts_bp, activities_bp, search_bp):
+        app.register_blueprint(blueprint)
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _mark_read_only() -> None:
+        # On SQLite, read-only requests start deferred transactions (see crm.db).
+        g.sqlite_token = sqlite_read_only.set(request.method in READ_ONLY_METHODS)
+
+    @app.teardown_request
+    def _reset_read_only(_exc: BaseException | None) -> None:
+        token = g.pop("sqlite_token", None)
+        if token is not None:
+            sqlite_read_only.reset(token)
+
+    @app.before_request
+    def _require_login() -> Any:
+        if request.endpoint in {"static", "auth.login"}:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None

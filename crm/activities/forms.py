@@ -1,0 +1,39 @@
+"""The activity form."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.activities.models import ACTIVITY_KIND_LABELS, ActivityKind
+from crm.activities.service import ActivityValues
+
+
+class ActivityForm(FlaskForm):
+    """Log a note, call, e-mail, meeting or visit; the time is in the user's time zone."""
+
+    kind = SelectField(
+        _l("Kind"), choices=[(k.value, ACTIVITY_KIND_LABELS[k]) for k in ActivityKind]
+    )
+    occurred_at = DateTimeLocalField(
+        _l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[DataRequired()]
+    )
+    contact_id = SelectField(_l("With"), coerce=int, validators=[Optional()])
+    subject = StringField(_l("Subject"), validators=[Optional(), Length(max=200)])
+    body = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=20000)])
+
+    def values(self) -> ActivityValues:
+        """The plain values for the service, with the time converted to UTC."""
+        local: dt.datetime = self.occurred_at.data  # type: ignore[assignment]
+        return ActivityValues(
+            kind=ActivityKind(self.kind.data),
+            occurred_at=to_utc(local).replace(tzinfo=dt.UTC),
+            subject=self.subject.data or "",
+            body=self.body.data or "",
+            contact_id=self.contact_id.data or None,
+        )

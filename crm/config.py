@@ -1,0 +1,134 @@
+"""Settings from environment variables, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the app refuses to start."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application reads from its environment."""
+
+    env: str = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: str = field(default_factory=_default_database_url)
+    languages: tuple[str, ...] = ("en", "de")
+    default_timezone: str = "Europe/Brussels"
+    login_max_failures: int = 10
+    login_slowdown_after: int = 3
+    login_lock_minutes: int = 15
+    page_size: int = 50
+    session_cookie_secure: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read and validate the settings from `CRM_*` environment variables."""
+        env = os.environ.get("CRM_ENV", "development").strip().lower()
+        if env not in {"development", "production", "testing"}:
+            raise ConfigError(f"CRM_ENV must be development, production or testing, not {env!r}")
+        secret_key = os.environ.get("CRM_SECRET_KEY", "") or DEFAULT_SECRET_KEY
+        languages = tuple(
+            code.strip()
+            for code in os.environ.get("CRM_LANGUAGES", "en,de").split(",")
+            if code.strip()
+        )
+        settings = cls(
+            env=env,
+            secret_key=secret_key,
+            database_url=os.environ.get("CRM_DATABASE_URL", "") or _default_database_url(),
+            languages=languages or ("en",),
+            default_timezone=os.environ.get("CRM_TIMEZONE", "Europe/Brussels"),
+            login_max_failures=_env_int("CRM_LOGIN_MAX_FAILURES", 10, minimum=1),
+            login_slowdown_after=_env_int("CRM_LOGIN_SLOWDOWN_AFTER", 3, minimum=1),
+            login_lock_minutes=_env_int("CRM_LOGIN_LOCK_MINUTES", 15, minimum=1),
+            page_size=_env_int("CRM_PAGE_SIZE", 50, minimum=5),
+            session_cookie_secure=_env_bool("CRM_SESSION_COOKIE_SECURE", env == "production"),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse unsafe combinations, above all a default secret key in production."""
+        if self.env == "production":
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+                raise ConfigError(
+                    "CRM_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (for example: python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')"
+                )
+        if "en" not in self.languages:
+            raise ConfigError("CRM_LANGUAGES must include en, the source language")
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(self.default_timezone)
+        except Exception as exc:
+            raise ConfigError(f"CRM_TIMEZONE {self.default_timezone!r} is not a time zone") from exc
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask configuration mapping derived from these settings."""
+        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.database_url.startswith("sqlite"):
+            engine_options = {"connect_args": {"timeout": 15}}
+        return {
+            "CRM_ENV": self.env,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.session_cookie_secure,
+            "REMEMBER_COOKIE_DURATION": 0,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "BABEL_DEFAULT_LOCALE": "en",
+            "BABEL_DEFAULT_TIMEZONE": "UTC",
+            "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+            "CRM_LANGUAGES": self.languages,
+            "CRM_DISPLAY_TIMEZONE": self.default_timezone,
+            "CRM_LOGIN_MAX_FAILURES": self.login_max_failures,
+            "CRM_LOGIN_SLOWDOWN_AFTER": self.login_slowdown_after,
+            "CRM_LOGIN_LOCK_MINUTES": self.login_lock_minutes,
+            "CRM_PAGE_SIZE": self.page_size,
+            "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        }

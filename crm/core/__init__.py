@@ -1,0 +1,1 @@
+"""Cross-cutting parts: security headers, error pages, pagination, formatting, CLI wiring."""

@@ -1,0 +1,59 @@
+"""Jinja filters and globals: dates in the user's time zone, translated labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
+from flask_babel import gettext as _
+
+from crm.core.locales import country_name, language_name, ui_language_choices
+
+
+def _localtime(value: dt.datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)  # Flask-Babel converts to the user's time zone
+
+
+def _localdate(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = to_user_timezone(value).date()
+    return format_date(value, fmt)
+
+
+def _ago(value: dt.datetime | None) -> str:
+    if value is None:
+        return _("never")
+    from flask_babel import format_timedelta
+
+    return _("%(span)s ago", span=format_timedelta(dt.datetime.now(dt.UTC) - value))
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = [str(value)]
+    query = urlencode(args, doseq=True)
+    return f"{request.path}?{query}" if query else request.path
+
+
+def install_formatting(app: Flask) -> None:
+    """Register filters and globals used by every template."""
+    app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["localdate"] = _localdate
+    app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["country_name"] = country_name
+    app.jinja_env.globals["language_name"] = language_name
+    app.jinja_env.globals["language_choices"] = ui_language_choices

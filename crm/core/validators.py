@@ -1,0 +1,23 @@
+"""Form validators shared by several areas."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
+
+
+class EmailAddress:
+    """Checks the syntax of an e-mail address only: no DNS lookups (none are possible here).
+
+    Special-use domains such as `.test` are accepted so that demo and test accounts work.
+    """
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        try:
+            validate_email(field.data, check_deliverability=False, test_environment=True)
+        except EmailNotValidError as exc:
+            raise ValidationError(_l("Enter a valid e-mail address.")) from exc
