@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import current_user
 
-from crm.config import PROJECT_ROOT, Settings
+from crm.config import PROJECT_ROOT, Settings, engine_options
 from crm.db import configure_sqlite_engine, sqlite_read_only
 from crm.extensions import babel, csrf, db, login_manager, migrate
 
@@ -26,6 +26,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.flask_config())
     if config:
         app.config.update(config)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
 
@@ -57,7 +60,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     from flask_babel import lazy_gettext as _l
 
-    login_manager.login_message = _l("Please log in to see this page.")  # type: ignore[assignment]
+    login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
     from crm.auth.service import load_session_user

@@ -107,14 +107,10 @@ class Settings:
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask configuration mapping derived from these settings."""
-        engine_options: dict[str, Any] = {"pool_pre_ping": True}
-        if self.database_url.startswith("sqlite"):
-            engine_options = {"connect_args": {"timeout": 15}}
         return {
             "CRM_ENV": self.env,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -132,3 +128,10 @@ class Settings:
             "CRM_PAGE_SIZE": self.page_size,
             "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         }
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """Engine options per database: pre-ping for servers, a lock timeout for SQLite."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}

@@ -12,13 +12,14 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm.activities.models import ACTIVITY_KIND_LABELS, ActivityKind
 from crm.activities.service import ActivityValues
+from crm.core.validators import choices
 
 
 class ActivityForm(FlaskForm):
     """Log a note, call, e-mail, meeting or visit; the time is in the user's time zone."""
 
     kind = SelectField(
-        _l("Kind"), choices=[(k.value, ACTIVITY_KIND_LABELS[k]) for k in ActivityKind]
+        _l("Kind"), choices=choices((k.value, ACTIVITY_KIND_LABELS[k]) for k in ActivityKind)
     )
     occurred_at = DateTimeLocalField(
         _l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[DataRequired()]
@@ -29,7 +30,7 @@ class ActivityForm(FlaskForm):
 
     def values(self) -> ActivityValues:
         """The plain values for the service, with the time converted to UTC."""
-        local: dt.datetime = self.occurred_at.data  # type: ignore[assignment]
+        local: dt.datetime = self.occurred_at.data
         return ActivityValues(
             kind=ActivityKind(self.kind.data),
             occurred_at=to_utc(local).replace(tzinfo=dt.UTC),

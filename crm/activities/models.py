@@ -47,7 +47,7 @@ ACTIVITY_KIND_LABELS = {
 }
 
 
-class Activity(db.Model):  # type: ignore[name-defined,misc]
+class Activity(db.Model):  # type: ignore[name-defined]
     """One entry on a timeline, always on an organisation and optionally on one contact."""
 
     __tablename__ = "activities"

@@ -74,7 +74,9 @@ def log_activity(
 
 
 def timeline(
-    organisation_id: int | None = None, contact_id: int | None = None, limit: int = 50,
+    organisation_id: int | None = None,
+    contact_id: int | None = None,
+    limit: int = 50,
     before: dt.datetime | None = None,
 ) -> list[Activity]:
     """Newest-first activities of an organisation or a contact, with authors and contacts."""

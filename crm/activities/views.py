@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from crm.activities.forms import ActivityForm
 from crm.activities.service import ActivityError, log_activity
 from crm.contacts.service import contacts_of
+from crm.core.validators import choices
 from crm.extensions import db
 from crm.organisations.service import get_organisation
 
@@ -22,9 +23,9 @@ def new(organisation_id: int) -> Response | str:
     if organisation is None:
         abort(404)
     form = ActivityForm()
-    form.contact_id.choices = [(0, _("Nobody in particular"))] + [
-        (c.id, c.full_name) for c in contacts_of(organisation)
-    ]
+    form.contact_id.choices = choices(
+        [(0, _("Nobody in particular")), *((c.id, c.full_name) for c in contacts_of(organisation))]
+    )
     back = request.args.get("back") or request.form.get("back") or ""
     if form.validate_on_submit():
         try:

@@ -7,34 +7,61 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from crm.core.validators import EmailAddress
-
 from crm.auth.models import ROLE_LABELS, Role
 from crm.auth.service import MIN_PASSWORD_LENGTH, UserValues
+from crm.core.validators import EmailAddress, choices
 
 COMMON_TIMEZONES = [
-    "Europe/Lisbon", "Europe/Dublin", "Europe/London", "Europe/Madrid", "Europe/Paris",
-    "Europe/Brussels", "Europe/Amsterdam", "Europe/Luxembourg", "Europe/Berlin", "Europe/Vienna",
-    "Europe/Zurich", "Europe/Rome", "Europe/Prague", "Europe/Warsaw", "Europe/Copenhagen",
-    "Europe/Stockholm", "Europe/Oslo", "Europe/Helsinki", "Europe/Tallinn", "Europe/Riga",
-    "Europe/Vilnius", "Europe/Budapest", "Europe/Bratislava", "Europe/Ljubljana",
-    "Europe/Zagreb", "Europe/Bucharest", "Europe/Sofia", "Europe/Athens", "Asia/Nicosia",
-    "Europe/Malta", "UTC",
+    "Europe/Lisbon",
+    "Europe/Dublin",
+    "Europe/London",
+    "Europe/Madrid",
+    "Europe/Paris",
+    "Europe/Brussels",
+    "Europe/Amsterdam",
+    "Europe/Luxembourg",
+    "Europe/Berlin",
+    "Europe/Vienna",
+    "Europe/Zurich",
+    "Europe/Rome",
+    "Europe/Prague",
+    "Europe/Warsaw",
+    "Europe/Copenhagen",
+    "Europe/Stockholm",
+    "Europe/Oslo",
+    "Europe/Helsinki",
+    "Europe/Tallinn",
+    "Europe/Riga",
+    "Europe/Vilnius",
+    "Europe/Budapest",
+    "Europe/Bratislava",
+    "Europe/Ljubljana",
+    "Europe/Zagreb",
+    "Europe/Bucharest",
+    "Europe/Sofia",
+    "Europe/Athens",
+    "Asia/Nicosia",
+    "Europe/Malta",
+    "UTC",
 ]
 
 
 def email_field(label: str | object) -> EmailField:
     """An e-mail field checked for syntax only (no DNS lookups here)."""
-    return EmailField(
-        label, validators=[DataRequired(), EmailAddress(), Length(max=254)]
-    )
+    return EmailField(label, validators=[DataRequired(), EmailAddress(), Length(max=254)])
 
 
 class LoginForm(FlaskForm):
-    email = StringField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "username", "type": "email"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
-                             render_kw={"autocomplete": "current-password"})
+    email = StringField(
+        _l("E-mail address"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "type": "email"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
     next = HiddenField()
 
 
@@ -44,8 +71,8 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = email_field(_l("E-mail address"))
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
-    timezone = SelectField(_l("Time zone"), choices=[(tz, tz) for tz in COMMON_TIMEZONES])
+    role = SelectField(_l("Role"), choices=choices((r.value, ROLE_LABELS[r]) for r in Role))
+    timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES))
     locale = SelectField(_l("Language"), choices=[])
     is_active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
@@ -80,7 +107,7 @@ class PasswordChangeForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=[])
-    timezone = SelectField(_l("Time zone"), choices=[(tz, tz) for tz in COMMON_TIMEZONES])
+    timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES))
 
 
 class LanguageForm(FlaskForm):

@@ -40,7 +40,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     """A staff member who logs in: admin, manager or placement officer."""
 
     __tablename__ = "users"
@@ -84,7 +84,7 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,mi
         return f"<User {self.id} {self.role.value}>"
 
 
-class LoginThrottle(db.Model):  # type: ignore[name-defined,misc]
+class LoginThrottle(db.Model):  # type: ignore[name-defined]
     """Failed logins per e-mail address, known or not, so both get the same answer."""
 
     __tablename__ = "login_throttles"

@@ -196,8 +196,10 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> U
             if ready_at > now:
                 seconds = math.ceil((ready_at - now).total_seconds())
                 raise LoginRefused(
-                    _("Too many failed attempts. Wait %(seconds)d seconds and try again.",
-                      seconds=seconds)
+                    _(
+                        "Too many failed attempts. Wait %(seconds)d seconds and try again.",
+                        seconds=seconds,
+                    )
                 )
 
     user = find_user_by_email(email)

@@ -13,6 +13,7 @@ from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, Preferen
 from crm.auth.models import User
 from crm.core.locales import ui_language_choices
 from crm.core.security import roles_required, safe_next_url
+from crm.core.validators import choices
 from crm.extensions import db
 
 auth_bp = Blueprint("auth", __name__)
@@ -64,7 +65,7 @@ def set_language() -> Response:
 @auth_bp.route("/account", methods=["GET", "POST"])
 def account() -> Response | str:
     prefs = PreferencesForm(prefix="prefs", obj=current_user)
-    prefs.locale.choices = ui_language_choices()
+    prefs.locale.choices = choices(ui_language_choices())
     password = PasswordChangeForm(prefix="pw")
     if "prefs-submit" in request.form and prefs.validate_on_submit():
         try:
@@ -103,7 +104,7 @@ def users() -> str:
 @roles_required("admin")
 def new_user() -> Response | str:
     form = UserForm()
-    form.locale.choices = ui_language_choices()
+    form.locale.choices = choices(ui_language_choices())
     if request.method == "GET":
         form.timezone.data = current_app.config["CRM_DISPLAY_TIMEZONE"]
     if form.validate_on_submit():
@@ -126,7 +127,7 @@ def new_user() -> Response | str:
 def edit_user(user_id: int) -> Response | str:
     user = db.get_or_404(User, user_id)
     form = UserForm(obj=user)
-    form.locale.choices = ui_language_choices()
+    form.locale.choices = choices(ui_language_choices())
     if request.method == "GET":
         form.role.data = user.role.value
         form.is_active.data = user.is_active_account

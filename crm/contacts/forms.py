@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm.contacts.models import CONSENT_BASIS_LABELS, CONTACT_ROLE_LABELS, ConsentBasis, ContactRole
 from crm.contacts.service import ContactValues
 from crm.core.locales import contact_language_choices
-from crm.core.validators import EmailAddress
+from crm.core.validators import EmailAddress, choices
 
 
 class ContactForm(FlaskForm):
@@ -18,7 +18,7 @@ class ContactForm(FlaskForm):
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     role = SelectField(
         _l("Role at the organisation"),
-        choices=[(r.value, CONTACT_ROLE_LABELS[r]) for r in ContactRole],
+        choices=choices((r.value, CONTACT_ROLE_LABELS[r]) for r in ContactRole),
     )
     job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=150)])
     email = EmailField(
@@ -33,10 +33,10 @@ class ContactForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object):
         super().__init__(*args, **kwargs)
-        self.preferred_language.choices = contact_language_choices()
-        self.consent_basis.choices = [("", _l("Not recorded"))] + [
-            (b.value, CONSENT_BASIS_LABELS[b]) for b in ConsentBasis
-        ]
+        self.preferred_language.choices = choices(contact_language_choices())
+        self.consent_basis.choices = choices(
+            [("", _l("Not recorded")), *((b.value, CONSENT_BASIS_LABELS[b]) for b in ConsentBasis)]
+        )
 
     def values(self) -> ContactValues:
         """The plain values for the service."""
@@ -48,7 +48,9 @@ class ContactForm(FlaskForm):
             email=self.email.data or "",
             phone=self.phone.data or "",
             preferred_language=self.preferred_language.data or "en",
-            consent_basis=ConsentBasis(self.consent_basis.data) if self.consent_basis.data else None,
+            consent_basis=ConsentBasis(self.consent_basis.data)
+            if self.consent_basis.data
+            else None,
             consent_date=self.consent_date.data,
             notes=self.notes.data or "",
         )

@@ -60,7 +60,7 @@ CONSENT_BASIS_LABELS = {
 }
 
 
-class Contact(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Contact(TimestampMixin, db.Model):  # type: ignore[name-defined]
     """A person at an organisation: focal person, decision maker, supervisor, ..."""
 
     __tablename__ = "contacts"

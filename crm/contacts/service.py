@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -162,9 +163,7 @@ CONTACT_SORTS = ("name", "-name", "organisation", "role", "-last_activity")
 def list_contacts(filters: ContactFilters, page: int, per_page: int) -> Page[Contact]:
     """One page of the contact list, with organisations, in a fixed number of statements."""
     query = (
-        sa.select(Contact)
-        .join(Contact.organisation)
-        .options(contains_eager(Contact.organisation))
+        sa.select(Contact).join(Contact.organisation).options(contains_eager(Contact.organisation))
     )
     if not filters.include_archived:
         query = query.where(Contact.archived_at.is_(None), Organisation.archived_at.is_(None))
@@ -178,11 +177,12 @@ def list_contacts(filters: ContactFilters, page: int, per_page: int) -> Page[Con
         query = query.where(Organisation.country == filters.country)
     if filters.owner_id:
         query = query.where(Organisation.owner_id == filters.owner_id)
-    order = {
+    orders: dict[str, list[Any]] = {
         "name": [Contact.sort_name.asc()],
         "-name": [Contact.sort_name.desc()],
         "organisation": [Organisation.sort_name.asc(), Contact.sort_name.asc()],
         "role": [Contact.role.asc(), Contact.sort_name.asc()],
         "-last_activity": [Contact.last_activity_at.desc().nulls_last()],
-    }.get(filters.sort, [Contact.sort_name.asc()])
+    }
+    order = orders.get(filters.sort, orders["name"])
     return paginate(query.order_by(*order, Contact.id.asc()), page, per_page)

@@ -15,6 +15,7 @@ from crm.contacts.forms import ContactForm
 from crm.contacts.models import CONTACT_ROLE_LABELS, Contact, ContactRole
 from crm.core.locales import country_choices
 from crm.core.pagination import page_number
+from crm.core.validators import choices
 from crm.extensions import db
 from crm.organisations import nace
 from crm.organisations.service import can_edit, get_organisation, owners
@@ -86,7 +87,7 @@ def show(contact_id: int) -> str:
     if contact is None:
         abort(404)
     activity_form = ActivityForm(contact_id=contact.id)
-    activity_form.contact_id.choices = [(contact.id, contact.full_name)]
+    activity_form.contact_id.choices = choices([(contact.id, contact.full_name)])
     return render_template(
         "contacts/show.html",
         contact=contact,
@@ -125,6 +126,10 @@ def archive(contact_id: int) -> Response:
     restore = request.form.get("restore") == "1"
     contacts.set_archived(contact, not restore, current_user)
     db.session.commit()
-    flash(_("%(name)s restored.", name=contact.full_name) if restore
-          else _("%(name)s archived.", name=contact.full_name), "success")
+    flash(
+        _("%(name)s restored.", name=contact.full_name)
+        if restore
+        else _("%(name)s archived.", name=contact.full_name),
+        "success",
+    )
     return redirect(url_for("contacts.show", contact_id=contact.id))

@@ -15,7 +15,10 @@ crm_cli = AppGroup("crm", help="Partnership CRM administration commands.")
 @click.option("--email", required=True, help="Login e-mail address.")
 @click.option("--name", required=True, help="Full name.")
 @click.option(
-    "--role", type=click.Choice(["admin", "manager", "officer"]), default="officer", show_default=True
+    "--role",
+    type=click.Choice(["admin", "manager", "officer"]),
+    default="officer",
+    show_default=True,
 )
 @click.password_option(help="Password (asked for when not given).")
 def create_user_command(email: str, name: str, role: str, password: str) -> None:

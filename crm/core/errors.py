@@ -65,6 +65,8 @@ def install_error_pages(app: Flask) -> None:
     def _unexpected(error: Exception) -> tuple[str, int]:
         if isinstance(error, HTTPException):
             return _http(error)
+        if app.testing and not app.config.get("CRM_RENDER_ERRORS_IN_TESTS"):
+            raise error  # let the test show the traceback
         log.exception("unhandled error")
         db.session.rollback()
         return (

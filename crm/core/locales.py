@@ -7,15 +7,80 @@ from flask import current_app
 from flask_babel import get_locale
 
 # EU and EEA members and candidate countries first; any ISO code is accepted.
-EUROPEAN_COUNTRIES = (
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
-    "IS LI NO CH GB AL BA ME MK RS TR UA MD"
-).split()
+EUROPEAN_COUNTRIES = [
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+    "IS",
+    "LI",
+    "NO",
+    "CH",
+    "GB",
+    "AL",
+    "BA",
+    "ME",
+    "MK",
+    "RS",
+    "TR",
+    "UA",
+    "MD",
+]
 
 # Languages a contact may prefer for e-mails and link pages.
-CONTACT_LANGUAGES = (
-    "en de fr nl pt es it el pl ro cs sk sl hr hu bg da sv fi et lv lt mt ga tr sq sr uk"
-).split()
+CONTACT_LANGUAGES = [
+    "en",
+    "de",
+    "fr",
+    "nl",
+    "pt",
+    "es",
+    "it",
+    "el",
+    "pl",
+    "ro",
+    "cs",
+    "sk",
+    "sl",
+    "hr",
+    "hu",
+    "bg",
+    "da",
+    "sv",
+    "fi",
+    "et",
+    "lv",
+    "lt",
+    "mt",
+    "ga",
+    "tr",
+    "sq",
+    "sr",
+    "uk",
+]
 
 
 def _ui_locale() -> Locale:
@@ -41,13 +106,14 @@ def language_name(code: str) -> str:
 def contact_language_choices() -> list[tuple[str, str]]:
     """Languages a contact may prefer, sorted by translated name."""
     names = _ui_locale().languages
-    return sorted(((c, str(names.get(c, c)).capitalize()) for c in CONTACT_LANGUAGES),
-                  key=lambda p: p[1])
+    return sorted(
+        ((c, str(names.get(c) or c).capitalize()) for c in CONTACT_LANGUAGES), key=lambda p: p[1]
+    )
 
 
 def ui_language_choices() -> list[tuple[str, str]]:
     """The interface languages configured, each named in its own language."""
     return [
-        (code, Locale.parse(code).get_display_name(code).capitalize())
+        (code, (Locale.parse(code).get_display_name(code) or code).capitalize())
         for code in current_app.config["CRM_LANGUAGES"]
     ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, Form
+from wtforms import Field, Form, SelectChoice
 from wtforms.validators import ValidationError
 
 
@@ -21,3 +23,10 @@ class EmailAddress:
             validate_email(field.data, check_deliverability=False, test_environment=True)
         except EmailNotValidError as exc:
             raise ValidationError(_l("Enter a valid e-mail address.")) from exc
+
+
+def choices(
+    pairs: Iterable[tuple[object, object]], optgroup: str | None = None
+) -> list[SelectChoice]:
+    """Select options from (value, label) pairs, optionally under one <optgroup>."""
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.core.locales import country_choices
+from crm.core.validators import choices
 from crm.organisations import nace
-from crm.organisations.models import CAPACITY_PERIOD_LABELS, SIZE_BAND_LABELS, CapacityPeriod, SizeBand
+from crm.organisations.models import (
+    CAPACITY_PERIOD_LABELS,
+    SIZE_BAND_LABELS,
+    CapacityPeriod,
+    SizeBand,
+)
 from crm.organisations.service import OrganisationValues, parse_tags, website_domain
 
 
@@ -38,7 +44,7 @@ class OrganisationForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=10000)],
     )
     capacity_period = SelectField(
-        _l("Per"), choices=[(p.value, CAPACITY_PERIOD_LABELS[p]) for p in CapacityPeriod]
+        _l("Per"), choices=choices((p.value, CAPACITY_PERIOD_LABELS[p]) for p in CapacityPeriod)
     )
     owner_id = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])
@@ -46,17 +52,26 @@ class OrganisationForm(FlaskForm):
         _l("Why add it anyway?"), validators=[Optional(), Length(max=1000)]
     )
 
-    def __init__(self, *args: object, owners: list[tuple[int, str]] | None = None, **kwargs: object):
+    def __init__(
+        self, *args: object, owners: list[tuple[int, str]] | None = None, **kwargs: object
+    ):
         super().__init__(*args, **kwargs)
-        self.nace_code.choices = [("", _l("Choose a sector…")), *nace.division_choices()]
-        self.size_band.choices = [("", _l("Unknown"))] + [
-            (b.value, SIZE_BAND_LABELS[b]) for b in SizeBand
+        self.nace_code.choices = choices([("", _l("Choose a sector…"))]) + [
+            SelectChoice(
+                d.code,
+                f"{d.code} — {d.label}",
+                optgroup=f"{d.section} — {nace.SECTIONS[d.section]}",
+            )
+            for d in nace.DIVISIONS.values()
         ]
-        self.country.choices = [("", _l("Choose a country…")), *country_choices()]
+        self.size_band.choices = choices(
+            [("", _l("Unknown")), *((b.value, SIZE_BAND_LABELS[b]) for b in SizeBand)]
+        )
+        self.country.choices = choices([("", _l("Choose a country…")), *country_choices()])
         if owners is None:
             del self.owner_id
         else:
-            self.owner_id.choices = owners
+            self.owner_id.choices = choices(owners)
 
     def validate_website(self, field: StringField) -> None:
         if field.data and "." not in website_domain(field.data):

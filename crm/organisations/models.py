@@ -78,7 +78,7 @@ organisation_tags = sa.Table(
 )
 
 
-class Tag(db.Model):  # type: ignore[name-defined,misc]
+class Tag(db.Model):  # type: ignore[name-defined]
     """A free label officers put on organisations (e.g. "automotive cluster")."""
 
     __tablename__ = "tags"
@@ -87,7 +87,7 @@ class Tag(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(sa.String(60), unique=True)
 
 
-class Organisation(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Organisation(TimestampMixin, db.Model):  # type: ignore[name-defined]
     """An employer the provider works with or wants to work with."""
 
     __tablename__ = "organisations"

@@ -13,6 +13,7 @@ from crm.auth.forms import EmptyForm
 from crm.contacts.service import contacts_of
 from crm.core.locales import country_choices
 from crm.core.pagination import page_number
+from crm.core.validators import choices
 from crm.extensions import db
 from crm.organisations import nace
 from crm.organisations import service as organisations
@@ -88,10 +89,13 @@ def new() -> Response | str:
                 form.nace_code.errors = [str(exc)]
             else:
                 db.session.commit()
-                flash(_("%(name)s added to the register.", name=organisation.display_name), "success")
+                flash(
+                    _("%(name)s added to the register.", name=organisation.display_name), "success"
+                )
                 return redirect(url_for("organisations.show", organisation_id=organisation.id))
-    return render_template("organisations/form.html", form=form, organisation=None,
-                           duplicates=duplicates)
+    return render_template(
+        "organisations/form.html", form=form, organisation=None, duplicates=duplicates
+    )
 
 
 @bp.get("/<int:organisation_id>")
@@ -101,9 +105,12 @@ def show(organisation_id: int) -> str:
         abort(404)
     contacts = contacts_of(organisation, include_archived=request.args.get("archived") == "1")
     activity_form = ActivityForm()
-    activity_form.contact_id.choices = [(0, _("Nobody in particular"))] + [
-        (c.id, c.full_name) for c in contacts if not c.is_archived
-    ]
+    activity_form.contact_id.choices = choices(
+        [
+            (0, _("Nobody in particular")),
+            *((c.id, c.full_name) for c in contacts if not c.is_archived),
+        ]
+    )
     return render_template(
         "organisations/show.html",
         organisation=organisation,
@@ -133,8 +140,9 @@ def edit(organisation_id: int) -> Response | str:
             db.session.commit()
             flash(_("Changes saved."), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation.id))
-    return render_template("organisations/form.html", form=form, organisation=organisation,
-                           duplicates=[])
+    return render_template(
+        "organisations/form.html", form=form, organisation=organisation, duplicates=[]
+    )
 
 
 @bp.post("/<int:organisation_id>/archive")
@@ -146,6 +154,8 @@ def archive(organisation_id: int) -> Response:
     if restore:
         flash(_("%(name)s is back in the register.", name=organisation.display_name), "success")
     else:
-        flash(_("%(name)s is archived; its history is kept.", name=organisation.display_name),
-              "success")
+        flash(
+            _("%(name)s is archived; its history is kept.", name=organisation.display_name),
+            "success",
+        )
     return redirect(url_for("organisations.show", organisation_id=organisation.id))
