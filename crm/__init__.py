@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
 
     _init_extensions(app)
+    _load_workflows(app)
     _register_blueprints(app)
     _install_request_hooks(app)
 
@@ -81,14 +82,46 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
 
+def _load_workflows(app: Flask) -> None:
+    """Load and validate the workflow pack; an invalid pack stops the app from starting.
+
+    Only `flask crm workflows check` starts on a broken pack, so that it can report it.
+    """
+    import sys
+    from pathlib import Path
+
+    from crm.workflow.definitions import WorkflowPackError, load_pack
+
+    directory = Path(app.config.get("CRM_WORKFLOWS_DIR") or PROJECT_ROOT / "workflows")
+    try:
+        app.extensions["crm_workflows"] = load_pack(directory)
+    except WorkflowPackError as exc:
+        args = sys.argv[1:]
+        if any(args[i : i + 2] == ["workflows", "check"] for i in range(len(args))):
+            app.extensions["crm_workflows_error"] = exc
+            return
+        raise
+
+
 def _register_blueprints(app: Flask) -> None:
     from crm.activities.views import bp as activities_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
     from crm.organisations.views import bp as organisations_bp
+    from crm.partnerships.views import bp as partnerships_bp
     from crm.search.views import bp as search_bp
+    from crm.workflow.views import bp as workflows_bp
 
-    for blueprint in (auth_bp, admin_bp, organisations_bp, contacts_bp, activities_bp, search_bp):
+    for blueprint in (
+        auth_bp,
+        admin_bp,
+        organisations_bp,
+        contacts_bp,
+        activities_bp,
+        search_bp,
+        partnerships_bp,
+        workflows_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

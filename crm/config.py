@@ -127,6 +127,8 @@ class Settings:
             "CRM_LOGIN_LOCK_MINUTES": self.login_lock_minutes,
             "CRM_PAGE_SIZE": self.page_size,
             "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+            "CRM_WORKFLOWS_DIR": os.environ.get("CRM_WORKFLOWS_DIR", "")
+            or str(PROJECT_ROOT / "workflows"),
         }
 
 

@@ -84,7 +84,9 @@ def account() -> Response | str:
         else:
             service.set_password(current_user, password.new_password.data or "")
             db.session.commit()
-            login_user(current_user)  # this browser continues under the new session token
+            # This browser continues under the new session token. Pass the user itself: the
+            # `current_user` proxy would be stored as the user and resolve to itself forever.
+            login_user(current_user._get_current_object())
             flash(_("Your password is changed; your other sessions have ended."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", prefs=prefs, password=password)

@@ -38,6 +38,8 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
 def register_cli(app: Flask) -> None:
     """Attach the `crm` command group (and the data-set commands) to the app."""
     from crm.demo.cli import register_data_commands
+    from crm.workflow.cli import workflows_cli
 
     register_data_commands(crm_cli)
+    crm_cli.add_command(workflows_cli)
     app.cli.add_command(crm_cli)

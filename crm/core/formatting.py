@@ -47,6 +47,19 @@ def url_with(**changes: Any) -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
+def endpoint_with(endpoint: str, **changes: Any) -> str:
+    """A URL for another page keeping the current query arguments, some changed."""
+    from flask import url_for
+
+    args: dict[str, Any] = request.args.to_dict(flat=True)
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(endpoint, **args)
+
+
 def install_formatting(app: Flask) -> None:
     """Register filters and globals used by every template."""
     app.jinja_env.filters["localtime"] = _localtime
@@ -54,6 +67,7 @@ def install_formatting(app: Flask) -> None:
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["endpoint_with"] = endpoint_with
     app.jinja_env.globals["country_name"] = country_name
     app.jinja_env.globals["language_name"] = language_name
     app.jinja_env.globals["language_choices"] = ui_language_choices

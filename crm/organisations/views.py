@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm.activities.forms import ActivityForm
-from crm.activities.service import timeline
+from crm.activities.timeline import organisation_timeline
 from crm.auth.forms import EmptyForm
 from crm.contacts.service import contacts_of
 from crm.core.locales import country_choices
@@ -19,6 +19,7 @@ from crm.organisations import nace
 from crm.organisations import service as organisations
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.models import Organisation
+from crm.partnerships.service import is_open, partnerships_of
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -111,13 +112,17 @@ def show(organisation_id: int) -> str:
             *((c.id, c.full_name) for c in contacts if not c.is_archived),
         ]
     )
+    can_edit = organisations.can_edit(current_user, organisation)
+    partnerships = partnerships_of(organisation.id)
     return render_template(
         "organisations/show.html",
         organisation=organisation,
         contacts=contacts,
-        activities=timeline(organisation_id=organisation.id, limit=100),
+        entries=organisation_timeline(organisation.id, limit=100),
+        partnerships=partnerships,
+        can_start_partnership=can_edit and not any(is_open(p) for p in partnerships),
         activity_form=activity_form,
-        can_edit=organisations.can_edit(current_user, organisation),
+        can_edit=can_edit,
         division=nace.division(organisation.nace_code),
         action_form=EmptyForm(),
     )

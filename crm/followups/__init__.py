@@ -1,0 +1,1 @@
+"""Follow-ups: dated tasks for officers, made by hand or by workflow effects."""

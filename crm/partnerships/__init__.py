@@ -1,0 +1,1 @@
+"""Partnerships: the provider's relationship with one organisation, on the partnership workflow."""

@@ -1,0 +1,44 @@
+"""The partnership record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import TimestampMixin
+from crm.extensions import db
+from crm.workflow.models import WorkflowMixin
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
+    from crm.organisations.models import Organisation
+
+
+class Partnership(WorkflowMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """The provider's relationship with one organisation, moving through the methodology."""
+
+    __tablename__ = "partnerships"
+    __table_args__ = (
+        sa.Index("ix_partnerships_board", "workflow_name", "state", "owner_id"),
+        sa.Index("ix_partnerships_timer", "state", "state_entered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    needs_summary: Mapped[str] = mapped_column(sa.Text, default="")
+    memorandum_signed_on: Mapped[dt.date | None]
+    review_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    closed_reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+    organisation: Mapped[Organisation] = relationship(lazy="raise")
+    owner: Mapped[User] = relationship(lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Partnership {self.id} {self.state}>"

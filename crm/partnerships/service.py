@@ -1,0 +1,306 @@
+"""Partnerships: start them, edit their details, list them, and draw the pipeline board."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager, joinedload
+
+from crm.activities.models import Activity, ActivityKind
+from crm.auth.models import User
+from crm.contacts.models import Contact
+from crm.core.pagination import Page, paginate
+from crm.core.text import like_pattern, search_terms
+from crm.db import utcnow
+from crm.extensions import db
+from crm.organisations import nace
+from crm.organisations.models import Organisation
+from crm.organisations.service import can_edit as can_edit_organisation
+from crm.partnerships.models import Partnership
+from crm.workflow import engine
+from crm.workflow import service as workflow
+from crm.workflow.definitions import WorkflowDef
+
+TWO_WAY_KINDS = [k.value for k in ActivityKind if k.is_two_way]
+
+
+class PartnershipError(Exception):
+    """A rule about partnerships was broken; the message is fit to show the user."""
+
+
+# --- the workflow adapter -----------------------------------------------------------------------
+
+
+class PartnershipAdapter:
+    """Tells the workflow service how to read and check partnerships."""
+
+    record_type = "partnership"
+    model = Partnership
+
+    def facts(self, record: Partnership, now: dt.datetime) -> engine.Facts:
+        """Fields, checklist, contact roles and recent activities of the partnership."""
+        roles = db.session.scalars(
+            sa.select(Contact.role)
+            .where(Contact.organisation_id == record.organisation_id, Contact.archived_at.is_(None))
+            .distinct()
+        )
+        kinds = db.session.scalars(
+            sa.select(Activity.kind)
+            .where(
+                Activity.organisation_id == record.organisation_id,
+                Activity.occurred_at >= record.state_entered_at,
+            )
+            .distinct()
+        )
+        last_two_way = db.session.scalar(
+            sa.select(sa.func.max(Activity.occurred_at)).where(
+                Activity.organisation_id == record.organisation_id,
+                Activity.kind.in_(TWO_WAY_KINDS),
+            )
+        )
+        if last_two_way is not None and last_two_way.tzinfo is None:
+            last_two_way = last_two_way.replace(tzinfo=dt.UTC)  # SQLite aggregates lose the type
+        return engine.Facts(
+            state=record.state,
+            state_entered_at=record.state_entered_at,
+            now=now,
+            fields={
+                "needs_summary": record.needs_summary,
+                "memorandum_signed_on": record.memorandum_signed_on,
+                "review_notes": record.review_notes,
+                "closed_reason": record.closed_reason,
+            },
+            checklist={state: frozenset(keys) for state, keys in (record.checklist or {}).items()},
+            contact_roles=frozenset(str(r.value if hasattr(r, "value") else r) for r in roles),
+            activity_kinds_since_entered=frozenset(
+                str(k.value if hasattr(k, "value") else k) for k in kinds
+            ),
+            last_two_way_contact_at=last_two_way,
+        )
+
+    def organisation_id(self, record: Partnership) -> int | None:
+        return record.organisation_id
+
+    def owner_id(self, record: Partnership) -> int | None:
+        return record.owner_id
+
+    def may_edit(self, user: User, record: Partnership) -> bool:
+        return user.sees_everything or record.owner_id == user.id
+
+    def related(self, record: Partnership, relation: str) -> Any | None:
+        return None
+
+
+ADAPTER = workflow.register_adapter(PartnershipAdapter())
+
+
+def definition() -> WorkflowDef:
+    """The current partnership workflow."""
+    return workflow.current_pack().for_record("partnership")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_partnership(partnership_id: int) -> Partnership | None:
+    """A partnership with its organisation and owner."""
+    return db.session.scalar(
+        sa.select(Partnership)
+        .where(Partnership.id == partnership_id)
+        .options(joinedload(Partnership.organisation), joinedload(Partnership.owner))
+    )
+
+
+def is_open(partnership: Partnership) -> bool:
+    """Whether the partnership is in a non-final stage."""
+    state = workflow.definition_for(partnership).states.get(partnership.state)
+    return state is not None and not state.terminal
+
+
+def partnerships_of(organisation_id: int) -> list[Partnership]:
+    """An organisation's partnerships, open ones first."""
+    return list(
+        db.session.scalars(
+            sa.select(Partnership)
+            .where(Partnership.organisation_id == organisation_id)
+            .options(joinedload(Partnership.owner))
+            .order_by(Partnership.created_at.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PartnershipFilters:
+    """What the list and the board are asked to show."""
+
+    query: str = ""
+    state: str = ""
+    owner_id: int | None = None
+    section: str = ""
+    country: str = ""
+    waiting_on: str = ""
+    overdue_only: bool = False
+
+
+def _filtered(filters: PartnershipFilters, wf: WorkflowDef) -> sa.Select[Any]:
+    query = (
+        sa.select(Partnership)
+        .join(Partnership.organisation)
+        .join(Partnership.owner)
+        .where(Partnership.workflow_name == wf.name)
+    )
+    for term in search_terms(filters.query):
+        query = query.where(Organisation.search_text.like(like_pattern(term)))
+    if filters.state:
+        query = query.where(Partnership.state == filters.state)
+    if filters.owner_id:
+        query = query.where(Partnership.owner_id == filters.owner_id)
+    if filters.section:
+        query = query.where(Organisation.nace_code.in_(nace.divisions_in_section(filters.section)))
+    if filters.country:
+        query = query.where(Organisation.country == filters.country)
+    if filters.waiting_on:
+        states = [s for s, d in wf.states.items() if d.waiting_on == filters.waiting_on]
+        query = query.where(Partnership.state.in_(states))
+    if filters.overdue_only:
+        query = query.where(_overdue_condition(wf, utcnow()))
+    return query
+
+
+def _overdue_condition(wf: WorkflowDef, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """Records past their state's SLA, as one SQL condition."""
+    clauses = [
+        sa.and_(
+            Partnership.state == name,
+            Partnership.state_entered_at < now - dt.timedelta(days=s.sla_days),
+        )
+        for name, s in wf.states.items()
+        if s.sla_days
+    ]
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def list_partnerships(filters: PartnershipFilters, page: int, per_page: int) -> Page[Partnership]:
+    """One page of partnerships with organisation and owner, in a fixed number of statements."""
+    wf = definition()
+    query = (
+        _filtered(filters, wf)
+        .options(contains_eager(Partnership.organisation), contains_eager(Partnership.owner))
+        .order_by(Partnership.state_entered_at.asc(), Partnership.id.asc())
+    )
+    return paginate(query, page, per_page)
+
+
+@dataclass
+class BoardColumn:
+    """One state on the board: its count and the first cards, by whose move it is."""
+
+    state: str
+    label: str
+    waiting_on: str
+    sla_days: int | None
+    count: int = 0
+    overdue: int = 0
+    cards: list[Partnership] = field(default_factory=list)
+
+
+def board(filters: PartnershipFilters, cards_per_column: int = 25) -> list[BoardColumn]:
+    """The pipeline board: counts per state and the longest-waiting cards, in two statements."""
+    wf = definition()
+    now = utcnow()
+    base = _filtered(filters, wf)
+    overdue = sa.case((_overdue_condition(wf, now), 1), else_=0)
+    counts = db.session.execute(
+        base.with_only_columns(Partnership.state, sa.func.count(), sa.func.sum(overdue)).group_by(
+            Partnership.state
+        )
+    ).all()
+    by_state = {state: (count, int(late or 0)) for state, count, late in counts}
+
+    ranked = base.with_only_columns(
+        Partnership.id.label("partnership_id"),
+        sa.func.row_number()
+        .over(
+            partition_by=Partnership.state, order_by=(Partnership.state_entered_at, Partnership.id)
+        )
+        .label("position"),
+    ).subquery()
+    card_ids = sa.select(ranked.c.partnership_id).where(ranked.c.position <= cards_per_column)
+    cards = db.session.scalars(
+        sa.select(Partnership)
+        .where(Partnership.id.in_(card_ids))
+        .options(joinedload(Partnership.organisation), joinedload(Partnership.owner))
+        .order_by(Partnership.state_entered_at, Partnership.id)
+    ).all()
+    columns = {
+        name: BoardColumn(
+            state=name,
+            label=_(state.label),
+            waiting_on=state.waiting_on,
+            sla_days=state.sla_days,
+            count=by_state.get(name, (0, 0))[0],
+            overdue=by_state.get(name, (0, 0))[1],
+        )
+        for name, state in wf.states.items()
+    }
+    for card in cards:
+        if card.state in columns:
+            columns[card.state].cards.append(card)
+    return list(columns.values())
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnershipValues:
+    """The editable details of a partnership."""
+
+    title: str = ""
+    needs_summary: str = ""
+    memorandum_signed_on: dt.date | None = None
+    review_notes: str = ""
+    owner_id: int | None = None
+
+
+def start_partnership(organisation: Organisation, acting: User, title: str = "") -> Partnership:
+    """Open a partnership with an organisation, in the workflow's initial state."""
+    if not can_edit_organisation(acting, organisation):
+        raise PermissionError("not allowed")
+    wf = definition()
+    open_one = db.session.scalar(
+        sa.select(Partnership.id).where(
+            Partnership.organisation_id == organisation.id,
+            Partnership.state.not_in([s for s, d in wf.states.items() if d.terminal]),
+        )
+    )
+    if open_one is not None:
+        raise PartnershipError(_("This organisation already has an open partnership."))
+    partnership = Partnership(
+        organisation_id=organisation.id,
+        owner_id=organisation.owner_id,
+        title=title.strip(),
+    )
+    workflow.start(partnership, wf)
+    db.session.add(partnership)
+    db.session.flush()
+    return partnership
+
+
+def update_partnership(partnership: Partnership, values: PartnershipValues, acting: User) -> None:
+    """Change the details the workflow's guards look at."""
+    if not ADAPTER.may_edit(acting, partnership):
+        raise PermissionError("not allowed")
+    if values.memorandum_signed_on and values.memorandum_signed_on > utcnow().date():
+        raise PartnershipError(_("The signing date cannot be in the future."))
+    partnership.title = values.title.strip()
+    partnership.needs_summary = values.needs_summary.strip()
+    partnership.memorandum_signed_on = values.memorandum_signed_on
+    partnership.review_notes = values.review_notes.strip()
+    if acting.sees_everything and values.owner_id:
+        partnership.owner_id = values.owner_id
+    db.session.flush()

@@ -1,0 +1,227 @@
+"""Partnership pages: list with bulk move, pipeline board, detail with stage and actions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from crm.activities.timeline import organisation_timeline
+from crm.core.locales import country_choices
+from crm.core.pagination import page_number
+from crm.core.validators import choices
+from crm.db import utcnow
+from crm.extensions import db
+from crm.followups.service import open_follow_ups_for
+from crm.organisations import nace
+from crm.organisations.service import get_organisation, owners
+from crm.partnerships import service as partnerships
+from crm.partnerships.forms import BulkMoveForm, ChecklistForm, PartnershipForm, TransitionForm
+from crm.partnerships.models import Partnership
+from crm.workflow import engine
+from crm.workflow import service as workflow
+
+bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
+
+
+def _filters() -> partnerships.PartnershipFilters:
+    args = request.args
+    owner = args.get("owner", "")
+    wf = partnerships.definition()
+    return partnerships.PartnershipFilters(
+        query=args.get("q", "")[:200],
+        state=args.get("state", "") if args.get("state", "") in wf.states else "",
+        owner_id=int(owner) if owner.isdigit() else None,
+        section=args.get("sector", "") if args.get("sector", "") in nace.SECTIONS else "",
+        country=args.get("country", "")[:2].upper(),
+        waiting_on=args.get("waiting_on", "")
+        if args.get("waiting_on") in ("us", "employer", "learner")
+        else "",
+        overdue_only=args.get("overdue") == "1",
+    )
+
+
+def _filter_context() -> dict[str, object]:
+    return {
+        "filters": _filters(),
+        "sections": nace.section_choices(),
+        "countries": country_choices(),
+        "owners": owners(),
+        "definition": partnerships.definition(),
+    }
+
+
+def _get_or_404(partnership_id: int) -> Partnership:
+    partnership = partnerships.get_partnership(partnership_id)
+    if partnership is None:
+        abort(404)
+    return partnership
+
+
+def _editable_or_404(partnership_id: int) -> Partnership:
+    partnership = _get_or_404(partnership_id)
+    if not partnerships.ADAPTER.may_edit(current_user, partnership):
+        abort(404)
+    return partnership
+
+
+@bp.get("/")
+def index() -> str:
+    context = _filter_context()
+    page = partnerships.list_partnerships(
+        context["filters"],  # type: ignore[arg-type]
+        page_number(request.args.get("page")),
+        current_app.config["CRM_PAGE_SIZE"],
+    )
+    wf = partnerships.definition()
+    bulk = BulkMoveForm()
+    bulk.transition.choices = choices(
+        [("", _("Choose a step…"))]
+        + [
+            (t.name, f"{_(t.label)} → {_(wf.state(t.to).label)}")
+            for t in wf.transitions
+            if current_user.role.value in t.by
+        ]
+    )
+    return render_template("partnerships/index.html", page=page, bulk=bulk, now=utcnow(), **context)
+
+
+@bp.post("/bulk")
+def bulk_move() -> Response | str:
+    wf = partnerships.definition()
+    form = BulkMoveForm()
+    form.transition.choices = choices((t.name, t.label) for t in wf.transitions)
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][:500]
+    if not form.validate_on_submit() or not ids:
+        flash(_("Select partnerships and a step first."), "warning")
+        return redirect(url_for("partnerships.index"))
+    records = [p for p in (partnerships.get_partnership(i) for i in ids) if p is not None]
+    results = workflow.fire_many(
+        records, form.transition.data or "", current_user, form.comment.data or ""
+    )
+    db.session.commit()
+    return render_template(
+        "partnerships/bulk_result.html",
+        results=results,
+        transition=wf.transition(form.transition.data or ""),
+        definition=wf,
+    )
+
+
+@bp.get("/board")
+def board_view() -> str:
+    context = _filter_context()
+    columns = partnerships.board(context["filters"])  # type: ignore[arg-type]
+    return render_template("partnerships/board.html", columns=columns, now=utcnow(), **context)
+
+
+@bp.post("/new/<int:organisation_id>")
+def new(organisation_id: int) -> Response:
+    organisation = get_organisation(organisation_id)
+    if organisation is None:
+        abort(404)
+    try:
+        partnership = partnerships.start_partnership(organisation, current_user)
+    except PermissionError:
+        abort(404)
+    except partnerships.PartnershipError as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("organisations.show", organisation_id=organisation.id))
+    db.session.commit()
+    flash(_("Partnership started."), "success")
+    return redirect(url_for("partnerships.show", partnership_id=partnership.id))
+
+
+@bp.get("/<int:partnership_id>")
+def show(partnership_id: int) -> str:
+    partnership = _get_or_404(partnership_id)
+    wf = workflow.definition_for(partnership)
+    now = utcnow()
+    return render_template(
+        "partnerships/show.html",
+        partnership=partnership,
+        organisation=partnership.organisation,
+        definition=wf,
+        state=wf.state(partnership.state),
+        sla=engine.sla_status(wf, partnership.state, partnership.state_entered_at, now),
+        options=workflow.options_for(partnership, current_user, now),
+        can_edit=partnerships.ADAPTER.may_edit(current_user, partnership),
+        transition_form=TransitionForm(),
+        checklist_form=ChecklistForm(),
+        ticked=set((partnership.checklist or {}).get(partnership.state, [])),
+        entries=organisation_timeline(partnership.organisation_id, limit=100),
+        follow_ups=open_follow_ups_for("partnership", partnership.id),
+    )
+
+
+@bp.post("/<int:partnership_id>/fire")
+def fire(partnership_id: int) -> Response:
+    partnership = _get_or_404(partnership_id)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        flash(_("The step could not be read. Reload the page and try again."), "danger")
+        return redirect(url_for("partnerships.show", partnership_id=partnership_id))
+    try:
+        entry = workflow.fire(
+            partnership,
+            form.transition.data or "",
+            user=current_user,
+            expected_version=form.version.data,
+            comment=form.comment.data or "",
+        )
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        for reason in exc.reasons:
+            flash(reason, "danger")
+    else:
+        db.session.commit()
+        wf = workflow.definition_for(partnership)
+        flash(_("Moved to %(state)s.", state=_(wf.state(entry.to_state).label)), "success")
+    return redirect(url_for("partnerships.show", partnership_id=partnership_id))
+
+
+@bp.post("/<int:partnership_id>/checklist")
+def checklist(partnership_id: int) -> Response:
+    partnership = _editable_or_404(partnership_id)
+    form = ChecklistForm()
+    if form.validate_on_submit():
+        try:
+            workflow.set_checklist_item(
+                partnership,
+                partnership.state,
+                form.item.data or "",
+                form.ticked.data == "1",
+                current_user,
+            )
+        except workflow.WorkflowError as exc:
+            db.session.rollback()
+            flash("; ".join(exc.reasons), "danger")
+        else:
+            db.session.commit()
+    return redirect(url_for("partnerships.show", partnership_id=partnership_id, _anchor="stage"))
+
+
+@bp.route("/<int:partnership_id>/edit", methods=["GET", "POST"])
+def edit(partnership_id: int) -> Response | str:
+    partnership = _editable_or_404(partnership_id)
+    form = PartnershipForm(obj=partnership)
+    if current_user.sees_everything:
+        form.owner_id.choices = choices((u.id, u.name) for u in owners())
+    else:
+        del form.owner_id
+    if form.validate_on_submit():
+        try:
+            partnerships.update_partnership(partnership, form.values(), current_user)
+        except partnerships.PartnershipError as exc:
+            form.memorandum_signed_on.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("partnerships.show", partnership_id=partnership.id))
+    return render_template(
+        "partnerships/form.html",
+        form=form,
+        partnership=partnership,
+        organisation=partnership.organisation,
+    )

@@ -1,0 +1,1 @@
+"""The workflow engine: definitions from YAML, pure decisions, and the firing service."""

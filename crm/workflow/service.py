@@ -1,0 +1,413 @@
+"""Firing transitions: lock the record, re-check guards, change state, log, run effects.
+
+Everything happens in the caller's transaction, inside a savepoint: if a guard fails, the
+record changed meanwhile, or an effect fails, nothing of the transition is applied. Callers
+(views, jobs, CLI commands) commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.auth.models import User
+from crm.db import utcnow
+from crm.extensions import db
+from crm.workflow import engine
+from crm.workflow.definitions import WorkflowDef, WorkflowPack
+from crm.workflow.models import WorkflowSnapshot, WorkflowTransition
+from crm.workflow.registry import EFFECTS
+
+
+class WorkflowError(Exception):
+    """A transition could not be fired; `reasons` are sentences fit to show the user."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
+
+
+class TransitionBlocked(WorkflowError):
+    """A guard, the actor's permission or a missing comment stops the transition."""
+
+
+class StaleRecord(WorkflowError):
+    """Someone else changed the record since the user loaded it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [_("This record was changed by someone else meanwhile. Reload the page and try again.")]
+        )
+
+
+class DefinitionChanged(WorkflowError):
+    """A workflow file changed without a new version number."""
+
+
+class RecordAdapter(Protocol):
+    """What the service needs to know about one record type (registered by its area)."""
+
+    record_type: str
+    model: Any
+
+    def facts(self, record: Any, now: dt.datetime) -> engine.Facts: ...
+    def organisation_id(self, record: Any) -> int | None: ...
+    def owner_id(self, record: Any) -> int | None: ...
+    def may_edit(self, user: User, record: Any) -> bool: ...
+    def related(self, record: Any, relation: str) -> Any | None: ...
+
+
+ADAPTERS: dict[str, RecordAdapter] = {}
+
+
+def register_adapter(adapter: RecordAdapter) -> RecordAdapter:
+    """Make a record type known to the service."""
+    ADAPTERS[adapter.record_type] = adapter
+    return adapter
+
+
+def adapter_for(record: Any) -> RecordAdapter:
+    """The adapter of a record's type."""
+    for adapter in ADAPTERS.values():
+        if isinstance(record, adapter.model):
+            return adapter
+    raise LookupError(f"no workflow adapter for {type(record).__name__}")
+
+
+@dataclass(frozen=True)
+class EffectContext:
+    """What an effect may use: the record, who fired what, and when."""
+
+    record: Any
+    adapter: RecordAdapter
+    definition: WorkflowDef
+    transition: Any
+    user: User | None
+    now: dt.datetime
+    comment: str
+
+
+# --- definitions ----------------------------------------------------------------------------
+
+
+def current_pack() -> WorkflowPack:
+    """The workflow definitions the application loaded at start-up."""
+    pack: WorkflowPack = current_app.extensions["crm_workflows"]
+    return pack
+
+
+_snapshot_cache: dict[tuple[str, int], WorkflowDef] = {}
+
+
+def definition_for(record: Any) -> WorkflowDef:
+    """The definition the record runs under: the current file, or a stored older version."""
+    current = current_pack().definitions.get(record.workflow_name)
+    if current is not None and current.version == record.workflow_version:
+        return current
+    return stored_definition(record.workflow_name, record.workflow_version)
+
+
+def stored_definition(name: str, version: int) -> WorkflowDef:
+    """An older version of a workflow, as stored when records first ran on it."""
+    key = (name, version)
+    if key not in _snapshot_cache:
+        snapshot = db.session.scalar(
+            sa.select(WorkflowSnapshot).where(
+                WorkflowSnapshot.workflow_name == name, WorkflowSnapshot.version == version
+            )
+        )
+        if snapshot is None:
+            raise LookupError(f"workflow {name} version {version} is neither loaded nor stored")
+        _snapshot_cache[key] = WorkflowDef.model_validate(snapshot.definition)
+    return _snapshot_cache[key]
+
+
+def ensure_snapshot(definition: WorkflowDef) -> None:
+    """Store the definition the first time records run on it; refuse silent edits."""
+    snapshot = db.session.scalar(
+        sa.select(WorkflowSnapshot).where(
+            WorkflowSnapshot.workflow_name == definition.name,
+            WorkflowSnapshot.version == definition.version,
+        )
+    )
+    if snapshot is None:
+        db.session.add(
+            WorkflowSnapshot(
+                workflow_name=definition.name,
+                version=definition.version,
+                fingerprint=definition.fingerprint,
+                definition=definition.model_dump(mode="json", by_alias=True),
+            )
+        )
+    elif snapshot.fingerprint != definition.fingerprint:
+        raise DefinitionChanged(
+            [
+                f"workflows/{definition.name}.yaml changed but is still version "
+                f"{definition.version}; give it a new version number"
+            ]
+        )
+
+
+def start(record: Any, definition: WorkflowDef, now: dt.datetime | None = None) -> None:
+    """Put a new record on a workflow, in its initial state."""
+    ensure_snapshot(definition)
+    record.workflow_name = definition.name
+    record.workflow_version = definition.version
+    record.state = definition.initial
+    record.state_entered_at = now or utcnow()
+    record.checklist = {}
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def actor_for(
+    user: User | None, record: Any, adapter: RecordAdapter, party: str | None = None
+) -> engine.Actor:
+    """The engine's view of who is acting."""
+    if user is not None:
+        return engine.Actor(
+            kind="user", role=user.role.value, may_edit=adapter.may_edit(user, record)
+        )
+    if party in ("employer", "learner", "system"):
+        return engine.Actor(kind=party)  # type: ignore[arg-type]
+    raise ValueError("a transition needs a user or a party")
+
+
+def options_for(record: Any, user: User, now: dt.datetime | None = None) -> list[engine.Option]:
+    """Transitions the user could fire on the record now, with their blockers."""
+    adapter = adapter_for(record)
+    definition = definition_for(record)
+    facts = adapter.facts(record, now or utcnow())
+    return engine.options(definition, facts, actor_for(user, record, adapter))
+
+
+def history(record_type: str, record_id: int) -> list[WorkflowTransition]:
+    """The record's transitions, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(WorkflowTransition)
+            .where(
+                WorkflowTransition.record_type == record_type,
+                WorkflowTransition.record_id == record_id,
+            )
+            .order_by(WorkflowTransition.occurred_at.desc(), WorkflowTransition.id.desc())
+        )
+    )
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def fire(
+    record: Any,
+    transition_name: str,
+    *,
+    user: User | None = None,
+    party: str | None = None,
+    party_label: str = "",
+    expected_version: int | None = None,
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> WorkflowTransition:
+    """Fire a transition on a record, atomically with its history row and its effects."""
+    now = now or utcnow()
+    adapter = adapter_for(record)
+    definition = definition_for(record)
+    try:
+        transition = definition.transition(transition_name)
+    except KeyError:
+        raise TransitionBlocked([_("This action does not exist.")]) from None
+
+    try:
+        # Lock the row (PostgreSQL: FOR UPDATE; SQLite's write transaction already excludes
+        # other writers) and read what others may have committed.
+        db.session.refresh(record, with_for_update=True)
+    except StaleDataError:
+        raise StaleRecord() from None
+    if expected_version is not None and record.lock_version != expected_version:
+        raise StaleRecord()
+
+    actor = actor_for(user, record, adapter, party)
+    facts = adapter.facts(record, now)
+    reasons = engine.blocked_reasons(definition, transition, facts, actor)
+    comment = comment.strip()
+    if transition.comment == "required" and not comment:
+        reasons.append(_("Give a reason or comment for this step."))
+    if reasons:
+        raise TransitionBlocked(reasons)
+
+    try:
+        with db.session.begin_nested():
+            entry = WorkflowTransition(
+                record_type=adapter.record_type,
+                record_id=record.id,
+                organisation_id=adapter.organisation_id(record),
+                workflow_name=definition.name,
+                workflow_version=definition.version,
+                transition=transition.name,
+                transition_label=transition.label,
+                from_state=record.state,
+                to_state=transition.to,
+                actor_kind=actor.kind,
+                actor_user_id=user.id if user else None,
+                actor_label=party_label or (user.name if user else ""),
+                comment=comment if transition.comment != "none" else "",
+                occurred_at=now,
+            )
+            db.session.add(entry)
+            record.state = transition.to
+            record.state_entered_at = now
+            ensure_snapshot(definition)
+            context = EffectContext(record, adapter, definition, transition, user, now, comment)
+            for call in transition.effects:
+                spec = EFFECTS[call.name]
+                spec.apply(spec.params.model_validate(call.params), context)
+            db.session.flush()
+    except StaleDataError:
+        raise StaleRecord() from None
+    return entry
+
+
+def set_checklist_item(record: Any, state: str, key: str, ticked: bool, user: User) -> None:
+    """Tick or untick a checklist item of the record's current state."""
+    adapter = adapter_for(record)
+    if not adapter.may_edit(user, record):
+        raise TransitionBlocked([_("You are not allowed to do this.")])
+    definition = definition_for(record)
+    if state != record.state or key not in {i.key for i in definition.state(state).checklist}:
+        raise TransitionBlocked([_("This checklist item does not belong to the current stage.")])
+    items = set(record.checklist.get(state, []))
+    items.add(key) if ticked else items.discard(key)
+    record.checklist = {**record.checklist, state: sorted(items)}
+    db.session.flush()
+
+
+@dataclass
+class BulkResult:
+    """What happened to one record in a bulk move."""
+
+    record: Any
+    ok: bool
+    reasons: list[str]
+
+
+def fire_many(
+    records: list[Any], transition_name: str, user: User, comment: str = ""
+) -> list[BulkResult]:
+    """Fire one transition on several records; each passes or fails on its own."""
+    results = []
+    for record in records:
+        try:
+            fire(record, transition_name, user=user, comment=comment)
+        except WorkflowError as exc:
+            results.append(BulkResult(record, False, exc.reasons))
+        else:
+            results.append(BulkResult(record, True, []))
+    return results
+
+
+@dataclass
+class TimerRun:
+    """Counts of one timer pass."""
+
+    fired: int = 0
+    skipped: int = 0
+
+
+def fire_due_timers(now: dt.datetime | None = None, limit: int = 1000) -> TimerRun:
+    """Fire every `system` transition whose timer has run out and whose guards hold."""
+    now = now or utcnow()
+    run = TimerRun()
+    for definition in current_pack().definitions.values():
+        adapter = ADAPTERS.get(definition.record)
+        if adapter is None:
+            continue
+        for state, transition in engine.timer_transitions(definition):
+            assert transition.timer is not None
+            cutoff = now - dt.timedelta(days=transition.timer.after_days)
+            model = adapter.model
+            due = db.session.scalars(
+                sa.select(model)
+                .where(
+                    model.workflow_name == definition.name,
+                    model.workflow_version == definition.version,
+                    model.state == state,
+                    model.state_entered_at <= cutoff,
+                )
+                .order_by(model.id)
+                .limit(limit)
+            ).all()
+            for record in due:
+                try:
+                    fire(record, transition.name, party="system", now=now)
+                except WorkflowError:
+                    run.skipped += 1
+                else:
+                    run.fired += 1
+    return run
+
+
+def migrate_records(name: str, mapping: dict[str, str], from_version: int | None = None) -> int:
+    """Move records of older versions of a workflow onto the current one, mapping states."""
+    target = current_pack().get(name)
+    adapter = ADAPTERS[target.record]
+    model = adapter.model
+    query = sa.select(model.workflow_version).where(
+        model.workflow_name == name, model.workflow_version != target.version
+    )
+    if from_version is not None:
+        query = query.where(model.workflow_version == from_version)
+    versions = sorted(set(db.session.scalars(query.distinct())))
+    problems = []
+    for version in versions:
+        old = stored_definition(name, version)
+        for state in old.states:
+            if state not in mapping:
+                problems.append(f"state {state!r} of version {version} is not mapped")
+    for old_state, new_state in mapping.items():
+        if new_state not in target.states:
+            problems.append(
+                f"{old_state!r} is mapped to {new_state!r}, "
+                f"which version {target.version} does not have"
+            )
+    if problems:
+        raise WorkflowError(problems)
+    ensure_snapshot(target)
+    now = utcnow()
+    moved = 0
+    for version in versions:
+        records = db.session.scalars(
+            sa.select(model).where(model.workflow_name == name, model.workflow_version == version)
+        ).all()
+        for record in records:
+            old_state = record.state
+            record.state = mapping[old_state]
+            record.workflow_version = target.version
+            if record.state != old_state:
+                record.state_entered_at = now
+            db.session.add(
+                WorkflowTransition(
+                    record_type=adapter.record_type,
+                    record_id=record.id,
+                    organisation_id=adapter.organisation_id(record),
+                    workflow_name=name,
+                    workflow_version=target.version,
+                    transition="migrate",
+                    transition_label=f"Moved to workflow version {target.version}",
+                    from_state=old_state,
+                    to_state=record.state,
+                    actor_kind="system",
+                    comment=f"version {version} → {target.version}",
+                    occurred_at=now,
+                )
+            )
+            moved += 1
+    db.session.flush()
+    return moved
