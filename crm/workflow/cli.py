@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from crm.extensions import db
-from crm.workflow.definitions import json_schema, parse_file
+from crm.workflow.definitions import Problem, WorkflowDef, json_schema, parse_file
 
 workflows_cli = AppGroup("workflows", help="Check and manage workflow definitions.")
 
@@ -25,18 +25,57 @@ def check_command(files: tuple[Path, ...]) -> None:
         raise click.ClickException(f"no workflow files in {directory}")
     failed = 0
     for path in paths:
-        definition, problems = parse_file(path, str(path))
+        definition, problems = parse_file(path, _shown(path))
+        if definition is not None:
+            problems = _compare_with_stored(definition, _shown(path))
         if problems:
             failed += 1
             for problem in problems:
                 click.echo(str(problem), err=True)
         elif definition is not None:
             click.echo(
-                f"{path}: ok — {definition.name} v{definition.version}, "
+                f"{_shown(path)}: ok — {definition.name} v{definition.version}, "
                 f"{len(definition.states)} states, {len(definition.transitions)} transitions"
             )
     if failed:
         raise SystemExit(1)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _compare_with_stored(definition: WorkflowDef, shown: str) -> list[Problem]:
+    """A definition edited without a new version would change records already running on it."""
+    import sqlalchemy as sa
+
+    from crm.workflow.models import WorkflowSnapshot
+
+    try:
+        stored = db.session.scalar(
+            sa.select(WorkflowSnapshot.fingerprint).where(
+                WorkflowSnapshot.workflow_name == definition.name,
+                WorkflowSnapshot.version == definition.version,
+            )
+        )
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return []  # no database (yet): nothing to compare with
+    if stored is not None and stored != definition.fingerprint:
+        return [
+            Problem(
+                shown,
+                None,
+                "version",
+                f"version {definition.version} is already in use with different content; "
+                f"give the changed workflow a new version number and run "
+                f"'flask --app wsgi crm workflows migrate {definition.name} --map OLD=NEW ...'",
+            )
+        ]
+    return []
 
 
 @workflows_cli.command("schema")
