@@ -71,8 +71,12 @@ def _init_extensions(app: Flask) -> None:
     def select_locale() -> str | None:
         languages = app.config["CRM_LANGUAGES"]
         if current_user and current_user.is_authenticated and current_user.locale in languages:
-            return str(current_user.locale)
-        return request.accept_languages.best_match(languages) or "en"
+            language = str(current_user.locale)
+        else:
+            language = request.accept_languages.best_match(languages) or "en"
+        # English means British English formats (day before month, 24-hour clock), which
+        # European users expect; the "en" catalogue still applies.
+        return "en_GB" if language == "en" else language
 
     def select_timezone() -> str:
         if current_user and current_user.is_authenticated:

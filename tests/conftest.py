@@ -85,6 +85,8 @@ def app() -> Iterator[Flask]:
     )
     _reset_schema(application)
     yield application
+    with application.app_context():
+        db.engine.dispose()  # psycopg warns about connections left open at exit
 
 
 @pytest.fixture(autouse=True)

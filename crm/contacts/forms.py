@@ -26,7 +26,7 @@ class ContactForm(FlaskForm):
         validators=[Optional(), EmailAddress(), Length(max=254)],
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
-    preferred_language = SelectField(_l("Preferred language"))
+    preferred_language = SelectField(_l("Preferred language"), default="en")
     consent_basis = SelectField(_l("Lawful basis (GDPR)"))
     consent_date = DateField(_l("Since"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])

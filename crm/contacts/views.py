@@ -13,7 +13,7 @@ from crm.auth.forms import EmptyForm
 from crm.contacts import service as contacts
 from crm.contacts.forms import ContactForm
 from crm.contacts.models import CONTACT_ROLE_LABELS, Contact, ContactRole
-from crm.core.locales import country_choices
+from crm.core.locales import country_choices, language_for_country
 from crm.core.pagination import page_number
 from crm.core.validators import choices
 from crm.extensions import db
@@ -69,6 +69,8 @@ def new(organisation_id: int) -> Response | str:
     if organisation is None or not can_edit(current_user, organisation):
         abort(404)
     form = ContactForm()
+    if request.method == "GET":
+        form.preferred_language.data = language_for_country(organisation.country)
     if form.validate_on_submit():
         try:
             contact = contacts.create_contact(organisation, form.values(), current_user)

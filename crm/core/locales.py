@@ -83,6 +83,22 @@ CONTACT_LANGUAGES = [
 ]
 
 
+# The language a contact in a country most likely prefers, as a default for new contacts.
+COUNTRY_LANGUAGES = {
+    "AT": "de", "DE": "de", "LI": "de", "CH": "de", "LU": "fr", "BE": "nl", "NL": "nl",
+    "FR": "fr", "PT": "pt", "ES": "es", "IT": "it", "MT": "mt", "GR": "el", "CY": "el",
+    "PL": "pl", "CZ": "cs", "SK": "sk", "SI": "sl", "HR": "hr", "HU": "hu", "RO": "ro",
+    "BG": "bg", "DK": "da", "SE": "sv", "FI": "fi", "EE": "et", "LV": "lv", "LT": "lt",
+    "IE": "en", "GB": "en", "TR": "tr", "AL": "sq", "RS": "sr", "UA": "uk",
+}
+
+
+def language_for_country(country: str) -> str:
+    """The likely language of contacts in a country (English when unknown)."""
+    language = COUNTRY_LANGUAGES.get(country.upper(), "en")
+    return language if language in CONTACT_LANGUAGES else "en"
+
+
 def _ui_locale() -> Locale:
     return get_locale() or Locale.parse("en")
 

@@ -44,7 +44,9 @@ class OrganisationForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=10000)],
     )
     capacity_period = SelectField(
-        _l("Per"), choices=choices((p.value, CAPACITY_PERIOD_LABELS[p]) for p in CapacityPeriod)
+        _l("Per"),
+        choices=choices((p.value, CAPACITY_PERIOD_LABELS[p]) for p in CapacityPeriod),
+        default=CapacityPeriod.YEAR.value,
     )
     owner_id = SelectField(_l("Owner"), coerce=int, validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])
@@ -74,7 +76,12 @@ class OrganisationForm(FlaskForm):
             self.owner_id.choices = choices(owners)
 
     def validate_website(self, field: StringField) -> None:
-        if field.data and "." not in website_domain(field.data):
+        if not field.data:
+            return
+        text = field.data.strip()
+        # Only web addresses: the page links to it, and "javascript://x.com/%0A..." would run.
+        scheme = text.split("://", 1)[0].lower() if "://" in text else "https"
+        if scheme not in ("http", "https") or "." not in website_domain(text):
             raise ValidationError(_l("Enter a website address such as example.com."))
 
     def values(self) -> OrganisationValues:
