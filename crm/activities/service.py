@@ -23,6 +23,10 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 class ActivityError(Exception):
     """A rule about activities was broken; the message is fit to show the user."""
 
+    def __init__(self, message: str, field: str = "body") -> None:
+        super().__init__(message)
+        self.field = field  # the form field the message belongs next to
+
 
 @dataclass(frozen=True)
 class ActivityValues:
@@ -45,14 +49,18 @@ def log_activity(
     """
     now = utcnow()
     if values.occurred_at > now + FUTURE_TOLERANCE:
-        raise ActivityError(_("An activity cannot lie in the future; plan it as a follow-up."))
+        raise ActivityError(
+            _("An activity cannot lie in the future; plan it as a follow-up."), "occurred_at"
+        )
     if not values.subject.strip() and not values.body.strip():
         raise ActivityError(_("Write a subject or a few words about what happened."))
     contact = None
     if values.contact_id is not None:
         contact = db.session.get(Contact, values.contact_id)
         if contact is None or contact.organisation_id != organisation.id:
-            raise ActivityError(_("This contact does not belong to the organisation."))
+            raise ActivityError(
+                _("This contact does not belong to the organisation."), "contact_id"
+            )
     activity = Activity(
         kind=values.kind,
         occurred_at=values.occurred_at,

@@ -31,7 +31,7 @@ def new(organisation_id: int) -> Response | str:
         try:
             log_activity(organisation, form.values(), current_user)
         except ActivityError as exc:
-            form.body.errors = [str(exc)]
+            form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
             flash(_("Activity logged."), "success")

@@ -1,9 +1,93 @@
-"""`crm demo` and `crm generate` (filled in by the data-set module)."""
+"""`crm demo` and `crm generate`: the demo data set and a large one for benchmarks."""
 
 from __future__ import annotations
 
-from flask.cli import AppGroup
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup, with_appcontext
+
+from crm.extensions import db
 
 
 def register_data_commands(group: AppGroup) -> None:
     """Add the data-set commands to the `crm` group."""
+    group.add_command(demo_command)
+    group.add_command(generate_command)
+
+
+@click.command("demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing when the database already has accounts (for start-up scripts).",
+)
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Load the demo data set: four logins and about sixty employers across Europe."""
+    from crm.demo.demo import (
+        DEMO_PASSWORD,
+        DEMO_USERS,
+        any_user_exists,
+        demo_users_exist,
+        load_demo,
+    )
+
+    if if_empty and any_user_exists():
+        click.echo("The database already has accounts; the demo data set was not loaded.")
+        return
+    if demo_users_exist():
+        raise click.ClickException(
+            "The demo accounts (admin@demo.test, ...) already exist: the demo data set is "
+            "loaded. Use an empty database, or --if-empty to skip quietly."
+        )
+    try:
+        summary = load_demo()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(
+        f"Loaded the demo data set: {summary.users} accounts, {summary.organisations} "
+        f"organisations, {summary.contacts} contacts, {summary.activities} activities, "
+        f"{summary.tags} tags."
+    )
+    click.echo(f"Log in with any of these, password {DEMO_PASSWORD!r}:")
+    for user in DEMO_USERS:
+        click.echo(f"  {user.email:<22} {user.role.value}")
+
+
+@click.command("generate")
+@click.option("--organisations", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--contacts", type=click.IntRange(min=0), default=60_000, show_default=True)
+@click.option("--activities", type=click.IntRange(min=0), default=1_000_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@with_appcontext
+def generate_command(organisations: int, contacts: int, activities: int, seed: int) -> None:
+    """Add a large synthetic register to the database, for benchmarks."""
+    from crm.demo.generate import (
+        GENERATED_PASSWORD,
+        ScaleTargets,
+        generate_register,
+    )
+
+    targets = ScaleTargets(organisations, contacts, activities, seed)
+    click.echo(
+        f"Generating {organisations:,} organisations, {contacts:,} contacts and "
+        f"{activities:,} activities on {db.engine.dialect.name} ..."
+    )
+    try:
+        report = generate_register(targets, progress=click.echo)
+        db.session.execute(sa.text("ANALYZE"))  # fresh planner statistics for the benchmarks
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(
+        f"Added {report.organisations:,} organisations, {report.contacts:,} contacts and "
+        f"{report.activities:,} activities in {report.seconds:.1f} s."
+    )
+    if report.officers_created:
+        click.echo(
+            f"Created {report.officers_created} officers (officerNN@generated.test), "
+            f"password {GENERATED_PASSWORD!r}."
+        )

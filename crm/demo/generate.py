@@ -1,0 +1,366 @@
+"""A large synthetic register for benchmarks, written with bulk inserts.
+
+The services write one row at a time; a million activities that way would take hours. Here
+rows go in as Core `INSERT`s of up to 10,000 rows, but every derived column (search text,
+sort name, duplicate keys, last activity) is computed with the services' own functions, so
+the list pages, search and duplicate detection behave on generated data as on real data.
+Each batch of employers (with its contacts and activities) is committed on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from crm.activities.models import Activity, ActivityKind
+from crm.auth.models import Role, User
+from crm.auth.service import hash_password
+from crm.contacts.models import Contact
+from crm.contacts.service import contact_search_text
+from crm.core.text import fold
+from crm.db import utcnow
+from crm.demo.countries import COUNTRIES
+from crm.demo.employers import TAG_POOL, EmployerMaker, EmployerPlan, TakenKeys
+from crm.extensions import db
+from crm.organisations.models import Organisation, Tag, organisation_tags
+from crm.organisations.service import (
+    name_key,
+    normalise_website,
+    refresh_search_text,
+    registration_key,
+    website_domain,
+)
+
+GENERATED_OFFICERS = 20
+GENERATED_PASSWORD = "generated-officer"  # noqa: S105 - benchmark accounts, printed on use
+GENERATED_DOMAIN = "generated.test"
+ORGANISATIONS_PER_BATCH = 500
+PROGRESS_EVERY = 2_000
+ROWS_PER_INSERT = 10_000
+HISTORY_DAYS = 730
+ARCHIVED_SHARE = 0.02
+
+# One activity before insertion: kind, time, subject, body, contact index, author id.
+PlannedActivity = tuple[ActivityKind, dt.datetime, str, str, int | None, int]
+
+
+@dataclass(frozen=True)
+class ScaleTargets:
+    """How much to generate, and from which seed."""
+
+    organisations: int
+    contacts: int
+    activities: int
+    seed: int = 1
+
+
+@dataclass
+class GenerationReport:
+    """What a run added and how long it took."""
+
+    organisations: int = 0
+    contacts: int = 0
+    activities: int = 0
+    officers_created: int = 0
+    seconds: float = 0.0
+
+
+def spread(total: int, buckets: int, minimum: int, sigma: float, rng: random.Random) -> list[int]:
+    """Split `total` over `buckets`, each at least `minimum` where possible, skewed by `sigma`."""
+    if buckets <= 0:
+        return []
+    floor = minimum if total >= minimum * buckets else 0
+    counts = [floor] * buckets
+    weights = [rng.lognormvariate(0.0, sigma) for _ in range(buckets)]
+    for index in rng.choices(range(buckets), weights=weights, k=total - floor * buckets):
+        counts[index] += 1
+    return counts
+
+
+def generate_register(
+    targets: ScaleTargets,
+    progress: Callable[[str], None] | None = None,
+    now: dt.datetime | None = None,
+) -> GenerationReport:
+    """Add a synthetic register of the given size, committing batch by batch."""
+    started = time.monotonic()
+    now = (now or utcnow()).replace(microsecond=0)
+    rng = random.Random(targets.seed)
+    report = GenerationReport()
+    officer_ids, report.officers_created = ensure_officers(rng)
+    tag_ids = ensure_tags()
+    maker = EmployerMaker(rng, now.date(), taken_keys())
+    db.session.commit()
+    contact_counts = spread(targets.contacts, targets.organisations, 1, 0.5, rng)
+    activity_counts = spread(targets.activities, targets.organisations, 0, 1.0, rng)
+    countries = sorted(COUNTRIES)
+    for first in range(0, targets.organisations, ORGANISATIONS_PER_BATCH):
+        last = min(first + ORGANISATIONS_PER_BATCH, targets.organisations)
+        batch = [
+            _plan_employer(
+                maker,
+                rng.choice(countries),
+                contact_counts[i],
+                activity_counts[i],
+                officer_ids,
+                now,
+            )
+            for i in range(first, last)
+        ]
+        _insert_batch(batch, tag_ids)
+        db.session.commit()
+        report.organisations += len(batch)
+        report.contacts += sum(len(e.plan.contacts) for e in batch)
+        report.activities += sum(len(e.activities) for e in batch)
+        if progress and (last == targets.organisations or last % PROGRESS_EVERY == 0):
+            progress(
+                f"{report.organisations:,} organisations, {report.contacts:,} contacts, "
+                f"{report.activities:,} activities ({time.monotonic() - started:.1f} s)"
+            )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def ensure_officers(rng: random.Random) -> tuple[list[int], int]:
+    """Ids of active officers to own the employers, adding some until there are enough."""
+    ids = list(
+        db.session.scalars(
+            sa.select(User.id)
+            .where(User.role == Role.OFFICER, User.is_active_account.is_(True))
+            .order_by(User.id)
+        )
+    )
+    missing = GENERATED_OFFICERS - len(ids)
+    if missing <= 0:
+        return ids, 0
+    taken = set(db.session.scalars(sa.select(User.email)))
+    password_hash = hash_password(GENERATED_PASSWORD)  # argon2 is slow: hash once
+    countries = sorted(COUNTRIES)
+    users: list[User] = []
+    number = 0
+    while len(users) < missing:
+        number += 1
+        email = f"officer{number:02d}@{GENERATED_DOMAIN}"
+        if email in taken:
+            continue
+        country = COUNTRIES[countries[number % len(countries)]]
+        name = f"{rng.choice(country.women + country.men)} {rng.choice(country.surnames)}"
+        users.append(User(email=email, name=name, role=Role.OFFICER, password_hash=password_hash))
+    db.session.add_all(users)
+    db.session.flush()
+    return ids + [u.id for u in users], len(users)
+
+
+def ensure_tags() -> dict[str, int]:
+    """Ids of the tag pool, adding the tags the register does not have yet."""
+    existing = set(db.session.scalars(sa.select(Tag.name).where(Tag.name.in_(TAG_POOL))))
+    missing = [{"name": name} for name in TAG_POOL if name not in existing]
+    if missing:
+        db.session.execute(sa.insert(Tag.__table__), missing)
+    rows = db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(TAG_POOL)))
+    return {row.name: row.id for row in rows}
+
+
+def taken_keys() -> TakenKeys:
+    """The duplicate keys of the employers already in the register."""
+    taken = TakenKeys()
+    rows = db.session.execute(
+        sa.select(Organisation.name_key, Organisation.website_domain, Organisation.registration_key)
+    )
+    for name, domain, registration in rows:
+        taken.names.add(name)
+        taken.domains.add(domain)
+        taken.registrations.add(registration)
+    return taken
+
+
+@dataclass(frozen=True)
+class _PlannedEmployer:
+    plan: EmployerPlan
+    owner_id: int
+    created_at: dt.datetime
+    archived_at: dt.datetime | None
+    activities: list[PlannedActivity]
+
+
+def _plan_employer(
+    maker: EmployerMaker,
+    country: str,
+    contacts: int,
+    activities: int,
+    officer_ids: Sequence[int],
+    now: dt.datetime,
+) -> _PlannedEmployer:
+    """An employer, and its timeline spread between its first approach and now."""
+    rng = maker.rng
+    plan = maker.employer(country, maker.sector(), contacts)
+    owner_id = rng.choice(officer_ids)
+    history = rng.randint(30, HISTORY_DAYS) * 86400 - 3600
+    entries: list[PlannedActivity] = []
+    for _ in range(activities):
+        age = int(rng.random() * history)
+        kind, subject, body = maker.entry(1.0 - age / history)
+        contact: int | None = None
+        if plan.contacts and (kind is not ActivityKind.NOTE or rng.random() < 0.3):
+            contact = rng.randrange(len(plan.contacts))
+        body = maker.wording(
+            body, plan.contacts[contact].first_name if contact is not None else None
+        )
+        occurred = now - dt.timedelta(seconds=3600 + age)
+        author = owner_id if rng.random() < 0.85 else rng.choice(officer_ids)
+        entries.append((kind, occurred, subject, body, contact, author))
+    created = now - dt.timedelta(seconds=3600 + history + rng.randint(0, 30) * 86400)
+    archived = None
+    if rng.random() < ARCHIVED_SHARE:  # archived after its last contact, before now
+        archived = max((e[1] for e in entries), default=created) + dt.timedelta(minutes=30)
+    return _PlannedEmployer(plan, owner_id, created, archived, entries)
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        yield rows[start : start + ROWS_PER_INSERT]
+
+
+def _insert_returning_ids(table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids in the order of the rows."""
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    for chunk in _chunks(rows):
+        ids.extend(db.session.execute(statement, chunk).scalars())
+    return ids
+
+
+def _insert(table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        db.session.execute(sa.insert(table), chunk)
+
+
+def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> None:
+    """Write a batch of employers with their tags, contacts and activities."""
+    organisation_rows: list[dict[str, Any]] = []
+    transients: list[Organisation] = []
+    for employer in batch:
+        row, organisation = _organisation_row(employer)
+        organisation_rows.append(row)
+        transients.append(organisation)
+    organisation_ids = _insert_returning_ids(Organisation.__table__, organisation_rows)
+    _insert(
+        organisation_tags,
+        [
+            {"organisation_id": organisation_id, "tag_id": tag_ids[tag]}
+            for organisation_id, employer in zip(organisation_ids, batch, strict=True)
+            for tag in employer.plan.tags
+        ],
+    )
+    contact_rows = [
+        row
+        for organisation_id, organisation, employer in zip(
+            organisation_ids, transients, batch, strict=True
+        )
+        for row in _contact_rows(organisation_id, organisation, employer)
+    ]
+    contact_ids = iter(_insert_returning_ids(Contact.__table__, contact_rows))
+    activity_rows: list[dict[str, Any]] = []
+    for organisation_id, employer in zip(organisation_ids, batch, strict=True):
+        ids = [next(contact_ids) for _ in employer.plan.contacts]
+        activity_rows.extend(
+            {
+                "kind": kind,
+                "occurred_at": occurred,
+                "subject": subject,
+                "body": body,
+                "organisation_id": organisation_id,
+                "contact_id": ids[contact] if contact is not None else None,
+                "author_id": author,
+                "created_at": occurred,
+            }
+            for kind, occurred, subject, body, contact, author in employer.activities
+        )
+    _insert(Activity.__table__, activity_rows)
+
+
+def _organisation_row(employer: _PlannedEmployer) -> tuple[dict[str, Any], Organisation]:
+    """The organisation's row, derived columns computed as the service computes them."""
+    plan = employer.plan
+    organisation = Organisation(
+        legal_name=plan.legal_name,
+        trading_name="",
+        city=plan.city,
+        registration_number=plan.registration_number,
+    )
+    refresh_search_text(organisation, [f"{c.first_name} {c.last_name}" for c in plan.contacts])
+    website = normalise_website(plan.website)
+    last_activity = max((a[1] for a in employer.activities), default=None)
+    row = {
+        "legal_name": plan.legal_name,
+        "trading_name": "",
+        "registration_number": plan.registration_number,
+        "nace_code": plan.nace_code,
+        "size_band": plan.size_band,
+        "country": plan.country.upper(),
+        "city": plan.city,
+        "address": plan.address,
+        "website": website,
+        "notes": plan.notes,
+        "capacity_pledge": plan.capacity_pledge,
+        "capacity_period": plan.capacity_period,
+        "owner_id": employer.owner_id,
+        "archived_at": employer.archived_at,
+        "duplicate_reason": "",
+        "sort_name": fold(organisation.display_name),
+        "name_key": name_key(plan.legal_name),
+        "website_domain": website_domain(website),
+        "registration_key": registration_key(plan.registration_number),
+        "search_text": organisation.search_text,
+        "last_activity_at": last_activity,
+        "created_at": employer.created_at,
+        "updated_at": last_activity or employer.created_at,
+    }
+    return row, organisation
+
+
+def _contact_rows(
+    organisation_id: int, organisation: Organisation, employer: _PlannedEmployer
+) -> list[dict[str, Any]]:
+    """The contacts' rows, each with the latest time it appears on the timeline."""
+    latest: dict[int, dt.datetime] = {}
+    for activity in employer.activities:
+        index, occurred = activity[4], activity[1]
+        if index is not None and (index not in latest or latest[index] < occurred):
+            latest[index] = occurred
+    rows = []
+    for index, person in enumerate(employer.plan.contacts):
+        contact = Contact(
+            first_name=person.first_name,
+            last_name=person.last_name,
+            email=person.email.lower(),
+            job_title=person.job_title,
+        )
+        rows.append(
+            {
+                "organisation_id": organisation_id,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "role": person.role,
+                "job_title": person.job_title,
+                "email": contact.email,
+                "phone": person.phone,
+                "preferred_language": person.preferred_language,
+                "consent_basis": person.consent_basis,
+                "consent_date": person.consent_date,
+                "notes": "",
+                "archived_at": None,
+                "sort_name": fold(f"{person.last_name} {person.first_name}"),
+                "search_text": contact_search_text(contact, organisation),
+                "last_activity_at": latest.get(index),
+                "created_at": employer.created_at,
+                "updated_at": latest.get(index, employer.created_at),
+            }
+        )
+    return rows
