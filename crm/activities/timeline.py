@@ -22,16 +22,33 @@ class TimelineEntry:
     transition: WorkflowTransition | None = None
 
 
-def organisation_timeline(organisation_id: int, limit: int = 100) -> list[TimelineEntry]:
-    """The newest `limit` entries of an organisation, in two statements whatever its size."""
-    activities = activity_timeline(organisation_id=organisation_id, limit=limit)
+def organisation_timeline(
+    organisation_id: int, limit: int = 100, before: dt.datetime | None = None
+) -> list[TimelineEntry]:
+    """The newest `limit` entries (older than `before`), in two statements whatever the size."""
+    activities = activity_timeline(organisation_id=organisation_id, limit=limit, before=before)
+    query = sa.select(WorkflowTransition).where(
+        WorkflowTransition.organisation_id == organisation_id
+    )
+    if before is not None:
+        query = query.where(WorkflowTransition.occurred_at < before)
     transitions = db.session.scalars(
-        sa.select(WorkflowTransition)
-        .where(WorkflowTransition.organisation_id == organisation_id)
-        .order_by(WorkflowTransition.occurred_at.desc(), WorkflowTransition.id.desc())
-        .limit(limit)
+        query.order_by(WorkflowTransition.occurred_at.desc(), WorkflowTransition.id.desc()).limit(
+            limit
+        )
     ).all()
     entries = [TimelineEntry(a.occurred_at, activity=a) for a in activities]
     entries += [TimelineEntry(t.occurred_at, transition=t) for t in transitions]
     entries.sort(key=lambda e: e.occurred_at, reverse=True)
     return entries[:limit]
+
+
+def parse_before(raw: str | None) -> dt.datetime | None:
+    """The `before` cursor of an "older entries" link; nonsense means none."""
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

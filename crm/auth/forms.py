@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import ROLE_LABELS, Role
 from crm.auth.service import MIN_PASSWORD_LENGTH, UserValues
-from crm.core.validators import EmailAddress, choices
+from crm.core.validators import EmailAddress, choices, strip_whitespace
 
 COMMON_TIMEZONES = [
     "Europe/Lisbon",
@@ -48,13 +48,18 @@ COMMON_TIMEZONES = [
 
 def email_field(label: str | object) -> EmailField:
     """An e-mail field checked for syntax only (no DNS lookups here)."""
-    return EmailField(label, validators=[DataRequired(), EmailAddress(), Length(max=254)])
+    return EmailField(
+        label,
+        validators=[DataRequired(), EmailAddress(), Length(max=254)],
+        filters=[strip_whitespace],
+    )
 
 
 class LoginForm(FlaskForm):
     email = StringField(
         _l("E-mail address"),
         validators=[DataRequired(), Length(max=254)],
+        filters=[strip_whitespace],
         render_kw={"autocomplete": "username", "type": "email"},
     )
     password = PasswordField(

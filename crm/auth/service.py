@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.auth.models import LoginThrottle, Role, User, new_session_token
 from crm.db import utcnow
@@ -26,7 +27,14 @@ MIN_PASSWORD_LENGTH = 8
 
 
 class AccountError(Exception):
-    """A rule about accounts was broken; the message is fit to show the user."""
+    """A rule about accounts was broken; the message is fit to show the user.
+
+    `field` names the form field the message belongs next to.
+    """
+
+    def __init__(self, message: str, field: str = "email"):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,8 @@ def check_password_strength(password: str) -> None:
     """Refuse passwords that are too short to be safe."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            _("Use at least %(n)d characters for the password.", n=MIN_PASSWORD_LENGTH)
+            _("Use at least %(n)d characters for the password.", n=MIN_PASSWORD_LENGTH),
+            field="password",
         )
 
 
@@ -72,7 +81,7 @@ def _check_values(values: UserValues, user: User | None) -> None:
     try:
         ZoneInfo(values.timezone)
     except Exception as exc:
-        raise AccountError(_("Unknown time zone.")) from exc
+        raise AccountError(_("Unknown time zone."), field="timezone") from exc
 
 
 def create_user(values: UserValues, password: str) -> User:
@@ -98,7 +107,9 @@ def update_user(user: User, values: UserValues, acting: User) -> None:
     """Change an account; deactivating it ends all its sessions."""
     _check_values(values, user)
     if user.id == acting.id and (not values.is_active or values.role != user.role):
-        raise AccountError(_("You cannot deactivate yourself or change your own role."))
+        raise AccountError(
+            _("You cannot deactivate yourself or change your own role."), field="is_active"
+        )
     was_active = user.is_active_account
     user.email = normalise_email(values.email)
     user.name = values.name.strip()
@@ -128,13 +139,13 @@ def set_preferences(user: User, *, locale: str | None = None, timezone: str | No
     """Store the user's language or time zone."""
     if locale is not None:
         if locale not in current_app.config["CRM_LANGUAGES"]:
-            raise AccountError(_("This language is not available."))
+            raise AccountError(_("This language is not available."), field="locale")
         user.locale = locale
     if timezone is not None:
         try:
             ZoneInfo(timezone)
         except Exception as exc:
-            raise AccountError(_("Unknown time zone.")) from exc
+            raise AccountError(_("Unknown time zone."), field="timezone") from exc
         user.timezone = timezone
 
 
@@ -185,9 +196,10 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> U
         if throttle.locked_until is not None and throttle.locked_until > now:
             minutes = math.ceil((throttle.locked_until - now).total_seconds() / 60)
             raise LoginRefused(
-                _(
-                    "Too many failed attempts. Try again in %(minutes)d minutes.",
-                    minutes=minutes,
+                ngettext(
+                    "Too many failed attempts. Try again in %(num)d minute.",
+                    "Too many failed attempts. Try again in %(num)d minutes.",
+                    minutes,
                 )
             )
         wait = _wait_seconds(throttle.failures)
@@ -196,9 +208,10 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> U
             if ready_at > now:
                 seconds = math.ceil((ready_at - now).total_seconds())
                 raise LoginRefused(
-                    _(
-                        "Too many failed attempts. Wait %(seconds)d seconds and try again.",
-                        seconds=seconds,
+                    ngettext(
+                        "Too many failed attempts. Wait %(num)d second and try again.",
+                        "Too many failed attempts. Wait %(num)d seconds and try again.",
+                        seconds,
                     )
                 )
 

@@ -116,7 +116,7 @@ def new_user() -> Response | str:
             try:
                 user = service.create_user(form.values(), form.password.data)
             except service.AccountError as exc:
-                form.email.errors = [str(exc)]
+                form[exc.field].errors = [str(exc)]
             else:
                 db.session.commit()
                 flash(_("Account for %(name)s created.", name=user.name), "success")
@@ -139,7 +139,7 @@ def edit_user(user_id: int) -> Response | str:
             if form.password.data:
                 service.set_password(user, form.password.data)
         except service.AccountError as exc:
-            form.email.errors = [str(exc)]
+            form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
             if user.id == current_user.id:

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm.contacts.models import CONSENT_BASIS_LABELS, CONTACT_ROLE_LABELS, ConsentBasis, ContactRole
 from crm.contacts.service import ContactValues
 from crm.core.locales import contact_language_choices
-from crm.core.validators import EmailAddress, choices
+from crm.core.validators import EmailAddress, choices, strip_whitespace
 
 
 class ContactForm(FlaskForm):
@@ -24,6 +24,7 @@ class ContactForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
         validators=[Optional(), EmailAddress(), Length(max=254)],
+        filters=[strip_whitespace],
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
     preferred_language = SelectField(_l("Preferred language"), default="en")

@@ -18,7 +18,7 @@ from crm.core.pagination import page_number
 from crm.core.validators import choices
 from crm.extensions import db
 from crm.organisations import nace
-from crm.organisations.service import can_edit, get_organisation, owners
+from crm.organisations.service import can_edit, get_organisation, owner_filter_choices
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -58,7 +58,7 @@ def index() -> str:
         roles=[(r.value, CONTACT_ROLE_LABELS[r]) for r in ContactRole],
         sections=nace.section_choices(),
         countries=country_choices(),
-        owners=owners(),
+        owners=owner_filter_choices(),
         sorts=contacts.CONTACT_SORTS,
     )
 

@@ -25,6 +25,11 @@ class EmailAddress:
             raise ValidationError(_l("Enter a valid e-mail address.")) from exc
 
 
+def strip_whitespace(value: object) -> object:
+    """A WTForms filter: surrounding spaces (often pasted with an address) are dropped."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def choices(
     pairs: Iterable[tuple[object, object]], optgroup: str | None = None
 ) -> list[SelectChoice]:

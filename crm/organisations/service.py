@@ -24,78 +24,18 @@ from crm.organisations.models import CapacityPeriod, Organisation, SizeBand, Tag
 # Legal-form words dropped when comparing names ("Müller GmbH" = "Mueller" is not attempted,
 # but "Müller GmbH" = "muller gmbh." = "MÜLLER").
 LEGAL_FORMS = frozenset(
-    [
-        "ag",
-        "gmbh",
-        "kg",
-        "ohg",
-        "ug",
-        "ev",
-        "mbh",
-        "co",
-        "kgaa",
-        "ltd",
-        "limited",
-        "plc",
-        "llc",
-        "llp",
-        "inc",
-        "corp",
-        "sa",
-        "sas",
-        "sasu",
-        "sarl",
-        "eurl",
-        "srl",
-        "spa",
-        "snc",
-        "sl",
-        "slu",
-        "sll",
-        "bv",
-        "nv",
-        "vof",
-        "cv",
-        "lda",
-        "unipessoal",
-        "sgps",
-        "oy",
-        "oyj",
-        "ab",
-        "hb",
-        "kb",
-        "as",
-        "asa",
-        "aps",
-        "ks",
-        "is",
-        "sp",
-        "zoo",
-        "spzoo",
-        "kft",
-        "zrt",
-        "nyrt",
-        "doo",
-        "dd",
-        "ad",
-        "ead",
-        "ood",
-        "eood",
-        "ae",
-        "oe",
-        "ee",
-        "ike",
-        "epe",
-        "sro",
-        "as",
-        "vos",
-        "ou",
-        "sia",
-        "uab",
-        "the",
-        "and",
-    ]
+    """
+    ab ad ae ag and aps as asa bv bvba co corp cv cvba
+    dac dd doo ead ee ek eood epe eu eurl ev gie gmbh hb
+    ike inc is kb kft kg kgaa ks lda limited llc llp ltd ltda
+    mbh nv nyrt oe og ohg ood ou oy oyj plc sa sarl sas
+    sasu scrl se sgps sia sl sll slu snc sp spa sprl spzoo srl
+    sro the uab ug unipessoal vof vos zoo zrt
+    αε επε ικε οε εε
+    """.split()
 )
+# Legal forms of several words, matched after folding ("sp. z o.o." folds to "sp z oo").
+MULTI_WORD_LEGAL_FORMS = ("sp z oo", "sp zoo", "s de rl", "co kg")
 
 
 class OrganisationError(Exception):
@@ -155,8 +95,14 @@ class DuplicateMatch:
 
 
 def name_key(name: str) -> str:
-    """A name without case, accents, punctuation or legal form, for duplicate detection."""
-    words = [w for w in fold(name).split() if w not in LEGAL_FORMS]
+    """A name without case, accents, punctuation or legal form, for duplicate detection.
+
+    Dots are dropped before folding so that "B.V." and "BV", "S.r.l." and "Srl" compare alike.
+    """
+    folded = fold(name.replace(".", ""))
+    for phrase in MULTI_WORD_LEGAL_FORMS:
+        folded = f" {folded} ".replace(f" {phrase} ", " ").strip()
+    words = [w for w in folded.split() if w not in LEGAL_FORMS]
     return "".join(words) or fold(name).replace(" ", "")
 
 
@@ -344,6 +290,13 @@ def owners() -> list[User]:
     )
 
 
+def owner_filter_choices() -> list[User]:
+    """Everyone who may own records, deactivated accounts last (their records stay owned)."""
+    return list(
+        db.session.scalars(sa.select(User).order_by(User.is_active_account.desc(), User.name))
+    )
+
+
 def all_tags() -> list[str]:
     """Every tag in use, for the filter."""
     return list(db.session.scalars(sa.select(Tag.name).order_by(Tag.name)))
@@ -360,6 +313,7 @@ def _check(values: OrganisationValues) -> None:
 
 
 def _tag_objects(names: Sequence[str]) -> list[Tag]:
+    names = list(dict.fromkeys(names))  # a tag given twice is one tag
     if not names:
         return []
     existing = {t.name: t for t in db.session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
@@ -398,12 +352,17 @@ def create_organisation(
 ) -> Organisation:
     """Add an organisation; if it looks like an existing one a reason must be given."""
     _check(values)
-    if find_duplicates(values) and not duplicate_reason.strip():
+    duplicates = find_duplicates(values)
+    if duplicates and not duplicate_reason.strip():
         raise OrganisationError(
             _("This looks like an organisation already in the register; give a reason to go on.")
         )
     owner_id = values.owner_id if acting.sees_everything and values.owner_id else acting.id
-    organisation = Organisation(owner_id=owner_id, duplicate_reason=duplicate_reason.strip())
+    organisation = Organisation(
+        owner_id=owner_id,
+        # Kept only when a similar record really existed: it explains a near-duplicate.
+        duplicate_reason=duplicate_reason.strip() if duplicates else "",
+    )
     _apply(organisation, values)
     refresh_search_text(organisation, [])
     db.session.add(organisation)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm.activities.forms import ActivityForm
-from crm.activities.timeline import organisation_timeline
+from crm.activities.timeline import organisation_timeline, parse_before
 from crm.auth.forms import EmptyForm
 from crm.contacts.service import contacts_of
 from crm.core.locales import country_choices
@@ -22,6 +22,8 @@ from crm.organisations.models import Organisation
 from crm.partnerships.service import is_open, partnerships_of
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+
+TIMELINE_PAGE = 100
 
 
 def _filters() -> organisations.OrganisationFilters:
@@ -63,7 +65,7 @@ def index() -> str:
         filters=filters,
         sections=nace.section_choices(),
         countries=country_choices(),
-        owners=organisations.owners(),
+        owners=organisations.owner_filter_choices(),
         tags=organisations.all_tags(),
         sorts=organisations.ORGANISATION_SORTS,
         nace=nace,
@@ -118,7 +120,10 @@ def show(organisation_id: int) -> str:
         "organisations/show.html",
         organisation=organisation,
         contacts=contacts,
-        entries=organisation_timeline(organisation.id, limit=100),
+        entries=organisation_timeline(
+            organisation.id, limit=TIMELINE_PAGE, before=parse_before(request.args.get("before"))
+        ),
+        timeline_page=TIMELINE_PAGE,
         partnerships=partnerships,
         can_start_partnership=can_edit and not any(is_open(p) for p in partnerships),
         activity_form=activity_form,
