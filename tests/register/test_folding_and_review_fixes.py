@@ -71,7 +71,7 @@ def test_a_tag_given_twice_is_one_tag(ctx, officer):
     values = OrganisationValues(
         legal_name="Tagged Ltd", nace_code="25", country="IE", tags=("metal", "metal")
     )
-    organisation = create_organisation(values, officer)
+    create_organisation(values, officer)
     db.session.commit()
     assert db.session.scalars(sa.select(Tag.name)).all() == ["metal"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Tag)) == 1
