@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import to_utc
+from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -15,6 +15,12 @@ from crm.activities.service import ActivityValues
 from crm.core.validators import choices
 
 
+def _now_local() -> dt.datetime:
+    """Now in the user's time zone, to the minute, as the form's default time."""
+    now = to_user_timezone(dt.datetime.now(dt.UTC))
+    return now.replace(tzinfo=None, second=0, microsecond=0)
+
+
 class ActivityForm(FlaskForm):
     """Log a note, call, e-mail, meeting or visit; the time is in the user's time zone."""
 
@@ -22,7 +28,10 @@ class ActivityForm(FlaskForm):
         _l("Kind"), choices=choices((k.value, ACTIVITY_KIND_LABELS[k]) for k in ActivityKind)
     )
     occurred_at = DateTimeLocalField(
-        _l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[DataRequired()]
+        _l("When"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[DataRequired()],
+        default=_now_local,
     )
     contact_id = SelectField(_l("With"), coerce=int, validators=[Optional()])
     subject = StringField(_l("Subject"), validators=[Optional(), Length(max=200)])

@@ -48,11 +48,14 @@ class PartnershipAdapter:
             .where(Contact.organisation_id == record.organisation_id, Contact.archived_at.is_(None))
             .distinct()
         )
+        # Activity times are entered to the minute: a call logged "now" right after the
+        # record entered its state must count, so compare from the start of that minute.
+        entered_minute = record.state_entered_at.replace(second=0, microsecond=0)
         kinds = db.session.scalars(
             sa.select(Activity.kind)
             .where(
                 Activity.organisation_id == record.organisation_id,
-                Activity.occurred_at >= record.state_entered_at,
+                Activity.occurred_at >= entered_minute,
             )
             .distinct()
         )
@@ -107,11 +110,19 @@ def definition() -> WorkflowDef:
 
 
 def get_partnership(partnership_id: int) -> Partnership | None:
-    """A partnership with its organisation and owner."""
+    """A partnership with its organisation and owner.
+
+    Inner joins (both keys are NOT NULL): `workflow.fire` refreshes the record FOR UPDATE
+    with these same loader options, and PostgreSQL refuses FOR UPDATE on the nullable
+    side of an outer join.
+    """
     return db.session.scalar(
         sa.select(Partnership)
         .where(Partnership.id == partnership_id)
-        .options(joinedload(Partnership.organisation), joinedload(Partnership.owner))
+        .options(
+            joinedload(Partnership.organisation, innerjoin=True),
+            joinedload(Partnership.owner, innerjoin=True),
+        )
     )
 
 
@@ -172,11 +183,14 @@ def _filtered(filters: PartnershipFilters, wf: WorkflowDef) -> sa.Select[Any]:
 
 
 def _overdue_condition(wf: WorkflowDef, now: dt.datetime) -> sa.ColumnElement[bool]:
-    """Records past their state's SLA, as one SQL condition."""
+    """Records past their state's SLA, as one SQL condition.
+
+    As engine.sla_status counts: overdue once the whole days in the state exceed the SLA.
+    """
     clauses = [
         sa.and_(
             Partnership.state == name,
-            Partnership.state_entered_at < now - dt.timedelta(days=s.sla_days),
+            Partnership.state_entered_at <= now - dt.timedelta(days=s.sla_days + 1),
         )
         for name, s in wf.states.items()
         if s.sla_days
@@ -203,6 +217,7 @@ class BoardColumn:
     label: str
     waiting_on: str
     sla_days: int | None
+    terminal: bool = False
     count: int = 0
     overdue: int = 0
     cards: list[Partnership] = field(default_factory=list)
@@ -242,6 +257,7 @@ def board(filters: PartnershipFilters, cards_per_column: int = 25) -> list[Board
             label=_(state.label),
             waiting_on=state.waiting_on,
             sla_days=state.sla_days,
+            terminal=state.terminal,
             count=by_state.get(name, (0, 0))[0],
             overdue=by_state.get(name, (0, 0))[1],
         )

@@ -65,6 +65,8 @@ class Call(_Strict):
     def _from_yaml(cls, raw: Any) -> Any:
         if isinstance(raw, str):
             return {"name": raw, "params": {}}
+        if isinstance(raw, dict) and "name" in raw and set(raw) <= {"name", "params"}:
+            return raw  # the stored form, as model_dump() writes it into snapshots
         if isinstance(raw, dict) and len(raw) == 1 and "name" not in raw:
             ((name, params),) = raw.items()
             if params is None:
@@ -290,7 +292,10 @@ def parse_text(
         for path, line in positions.duplicates
     ]
     if not isinstance(data, dict):
-        return None, [*problems, Problem(file, 1, "", "a workflow file must be a mapping")]
+        return None, [
+            *problems,
+            Problem(file, positions.line(()), "", "a workflow file must be a mapping"),
+        ]
 
     try:
         definition = WorkflowDef.model_validate(data)
@@ -386,6 +391,9 @@ def _check_references(
                         Problem(file, positions.line(path), _where(path), f"{call.name}: {text}")
                         for text in _check_params_against_record(params, record.name)
                     )
+                state_param = getattr(params, "state", None)  # e.g. checklist_done's
+                if isinstance(state_param, str) and state_param not in states:
+                    add(path, f"{call.name}: unknown state {state_param!r}; states are {known}")
 
     problems.extend(
         Problem(
@@ -459,6 +467,7 @@ def load_pack(directory: Path, files: Iterable[Path] | None = None) -> WorkflowP
     """Load every `*.yaml` in `directory`; raise `WorkflowPackError` with all problems."""
     paths = sorted(files) if files is not None else sorted(directory.glob("*.yaml"))
     definitions: dict[str, WorkflowDef] = {}
+    shown: dict[str, str] = {}
     problems: list[Problem] = []
     for path in paths:
         display = _display_path(path)
@@ -466,14 +475,15 @@ def load_pack(directory: Path, files: Iterable[Path] | None = None) -> WorkflowP
         problems.extend(found)
         if definition is not None:
             definitions[definition.name] = definition
+            shown[definition.name] = display
     if not paths:
         problems.append(Problem(str(directory), None, "", "no workflow files (*.yaml) found"))
     records = [d.record for d in definitions.values()]
-    for record in set(records):
+    for record in sorted(set(records)):
         if records.count(record) > 1:
-            problems.append(
-                Problem(str(directory), None, "", f"more than one workflow for {record} records")
-            )
+            names = ", ".join(shown[d.name] for d in definitions.values() if d.record == record)
+            message = f"more than one workflow for {record} records: {names}"
+            problems.append(Problem(str(directory), None, "", message))
     if problems:
         raise WorkflowPackError(problems)
     return WorkflowPack(definitions)
@@ -489,6 +499,27 @@ def _display_path(path: Path) -> str:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the workflow file format, as published in docs/."""
     schema = WorkflowDef.model_json_schema(by_alias=True)
+    # The models hold the normalised form; a file may also write `from` and `by` as a single
+    # string, and a guard or effect as its name or as {name: {parameter: value}} (see Call).
+    transition = schema["$defs"]["TransitionDef"]["properties"]
+    for key in ("from", "by"):
+        many = transition[key]
+        title = many.pop("title")
+        transition[key] = {"title": title, "anyOf": [many["items"], many]}
+    call = schema["$defs"]["Call"]
+    schema["$defs"]["Call"] = {
+        "title": call["title"],
+        "description": call["description"],
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+            },
+        ],
+    }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Partnership CRM workflow definition"
     return schema

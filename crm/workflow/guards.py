@@ -137,6 +137,8 @@ def no_two_way_contact_for(params: DaysParams, facts: Facts, context: GuardConte
     if last is None or facts.now - last >= dt.timedelta(days=params.days):
         return None
     days = (facts.now - last).days
+    if days == 0:
+        return _("There was two-way contact today.")
     return ngettext(
         "There was two-way contact %(num)d day ago.",
         "There was two-way contact %(num)d days ago.",

@@ -227,8 +227,10 @@ def fire(
 
     try:
         # Lock the row (PostgreSQL: FOR UPDATE; SQLite's write transaction already excludes
-        # other writers) and read what others may have committed.
-        db.session.refresh(record, with_for_update=True)
+        # other writers) and read what others may have committed. Only the record's own
+        # table: the refresh repeats the eager outer joins the record was loaded with, and
+        # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        db.session.refresh(record, with_for_update={"of": adapter.model})
     except StaleDataError:
         raise StaleRecord() from None
     if expected_version is not None and record.lock_version != expected_version:
