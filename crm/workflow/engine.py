@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.workflow.definitions import TransitionDef, WorkflowDef
 from crm.workflow.registry import GUARDS
@@ -177,6 +178,9 @@ def checklist_missing(definition: WorkflowDef, state: str, ticked: frozenset[str
 def requirement(definition: WorkflowDef, transition: TransitionDef, call: Any) -> str:
     """A guard as a sentence for the workflow page: what it asks of an empty record."""
     spec = GUARDS[call.name]
+    params = spec.params.model_validate(call.params)
+    if call.name in REQUIREMENTS:
+        return REQUIREMENTS[call.name](params)
     empty = Facts(
         state=definition.from_states_of(transition)[0]
         if definition.from_states_of(transition)
@@ -186,12 +190,29 @@ def requirement(definition: WorkflowDef, transition: TransitionDef, call: Any) -
         last_two_way_contact_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
     )
     try:
-        message = spec.check(
-            spec.params.model_validate(call.params), empty, GuardContext(definition, transition)
-        )
+        message = spec.check(params, empty, GuardContext(definition, transition))
     except Exception:  # a guard that needs real facts to word itself
         message = None
     if message:
         return message
-    params = ", ".join(f"{k}: {v}" for k, v in call.params.items())
-    return f"{call.name} ({params})" if params else call.name
+    shown = ", ".join(f"{k}: {v}" for k, v in call.params.items())
+    return f"{call.name} ({shown})" if shown else call.name
+
+
+# Guards whose failure message depends on the record, worded as a rule for the workflow page.
+REQUIREMENTS: dict[str, Any] = {
+    "no_two_way_contact_for": lambda p: ngettext(
+        "Only when there was no call, meeting or visit for %(num)d day.",
+        "Only when there was no call, meeting or visit for %(num)d days.",
+        p.days,
+    ),
+    "hours_target_met": lambda p: _(
+        "The hours logged reach the hours target, or the shortfall is explained."
+    ),
+    "guardian_consent_if_minor": lambda p: _(
+        "A learner under 18 on the start date needs the guardian's consent recorded."
+    ),
+    "dates_within_programme_year": lambda p: _(
+        "The start and end dates lie inside the programme year."
+    ),
+}

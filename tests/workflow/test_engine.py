@@ -836,7 +836,7 @@ def test_checklist_missing_lists_labels_in_order():
             0,
             "Before moving to Matched, the partnership with the organisation must be: active.",
         ),
-        (PLACEMENT, "match", 1, "Set the start and end dates before moving to Matched."),
+        (PLACEMENT, "match", 1, "The start and end dates lie inside the programme year."),
         (
             AGREEMENT,
             "terminate",
@@ -850,8 +850,18 @@ def test_requirement_words_a_guard_for_the_workflow_page(definition, transition,
     assert engine.requirement(definition, t, t.guards[index]) == sentence
 
 
-def test_requirement_falls_back_to_the_guard_and_its_parameters():
-    # An empty record passes this guard, so there is no sentence to borrow.
+def test_requirement_words_guards_that_need_a_record_as_rules():
+    # An empty record passes these guards, so their failure sentence cannot be borrowed.
+    definition = lab("placement", "hours_target_met: {reason_field: hours_shortfall_reason}")
+    go = definition.transition("go")
+    assert engine.requirement(definition, go, go.guards[0]) == (
+        "The hours logged reach the hours target, or the shortfall is explained."
+    )
+
+
+def test_requirement_falls_back_to_the_guard_and_its_parameters(monkeypatch):
+    # A guard registered without a wording of its own shows its name and parameters.
+    monkeypatch.delitem(engine.REQUIREMENTS, "hours_target_met")
     definition = lab("placement", "hours_target_met: {reason_field: hours_shortfall_reason}")
     go = definition.transition("go")
     assert (
