@@ -50,6 +50,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    import crm.models  # noqa: F401  (every table, for the metadata and Alembic)
+
     db.init_app(app)
     with app.app_context():
         configure_sqlite_engine(db.engine)

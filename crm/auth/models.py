@@ -58,6 +58,11 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Brussels")
     last_login_at: Mapped[dt.datetime | None]
+    # The calendar feed's secret is stored only as a SHA-256 hash; renewing replaces it.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    wants_daily_digest: Mapped[bool] = mapped_column(default=True)
+    # The local date the last daily digest was queued for: the digest job's claim.
+    last_digest_on: Mapped[dt.date | None]
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

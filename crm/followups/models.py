@@ -32,6 +32,7 @@ class FollowUp(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         sa.Index("ix_follow_ups_assignee_open", "assignee_id", "status", "due_at"),
         sa.Index("ix_follow_ups_record", "record_type", "record_id", "status"),
+        sa.Index("ix_follow_ups_reminders_due", "status", "reminder_sent_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,5 +50,9 @@ class FollowUp(TimestampMixin, db.Model):  # type: ignore[name-defined]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_by_rule: Mapped[str] = mapped_column(sa.String(200), default="")
     completed_at: Mapped[dt.datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Set when the due reminder was queued: the reminder job's claim, so it is sent once.
+    reminder_sent_at: Mapped[dt.datetime | None]
 
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id], lazy="raise")

@@ -1,0 +1,10 @@
+"""Every model module, imported in one place so that the metadata (and Alembic) sees all tables."""
+
+from crm.activities import models as activities  # noqa: F401
+from crm.auth import models as auth  # noqa: F401
+from crm.contacts import models as contacts  # noqa: F401
+from crm.followups import models as followups  # noqa: F401
+from crm.organisations import models as organisations  # noqa: F401
+from crm.outbox import models as outbox  # noqa: F401
+from crm.partnerships import models as partnerships  # noqa: F401
+from crm.workflow import models as workflow  # noqa: F401
