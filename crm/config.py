@@ -59,6 +59,12 @@ class Settings:
     login_lock_minutes: int = 15
     page_size: int = 50
     session_cookie_secure: bool = False
+    smtp_url: str = ""
+    mail_from: str = "Partnership CRM <crm@localhost>"
+    smtp_timeout: int = 20
+    outbox_max_attempts: int = 8
+    base_url: str = "http://127.0.0.1:5000"
+    digest_hour: int = 7
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,6 +89,14 @@ class Settings:
             login_lock_minutes=_env_int("CRM_LOGIN_LOCK_MINUTES", 15, minimum=1),
             page_size=_env_int("CRM_PAGE_SIZE", 50, minimum=5),
             session_cookie_secure=_env_bool("CRM_SESSION_COOKIE_SECURE", env == "production"),
+            smtp_url=os.environ.get("CRM_SMTP_URL", "").strip(),
+            mail_from=os.environ.get("CRM_MAIL_FROM", "").strip()
+            or "Partnership CRM <crm@localhost>",
+            smtp_timeout=_env_int("CRM_SMTP_TIMEOUT", 20, minimum=1),
+            outbox_max_attempts=_env_int("CRM_OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+            base_url=os.environ.get("CRM_BASE_URL", "").strip().rstrip("/")
+            or "http://127.0.0.1:5000",
+            digest_hour=_env_int("CRM_DIGEST_HOUR", 7, minimum=0),
         )
         settings.validate()
         return settings
@@ -96,6 +110,12 @@ class Settings:
                     "in production (for example: python -c 'import secrets; "
                     "print(secrets.token_urlsafe(48))')"
                 )
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ConfigError("CRM_SMTP_URL must start with smtp:// or smtps://")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError("CRM_BASE_URL must be an http:// or https:// address")
+        if self.digest_hour > 23:
+            raise ConfigError("CRM_DIGEST_HOUR must be an hour from 0 to 23")
         if "en" not in self.languages:
             raise ConfigError("CRM_LANGUAGES must include en, the source language")
         try:
@@ -127,6 +147,12 @@ class Settings:
             "CRM_LOGIN_LOCK_MINUTES": self.login_lock_minutes,
             "CRM_PAGE_SIZE": self.page_size,
             "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+            "CRM_SMTP_URL": self.smtp_url,
+            "CRM_MAIL_FROM": self.mail_from,
+            "CRM_SMTP_TIMEOUT": self.smtp_timeout,
+            "CRM_OUTBOX_MAX_ATTEMPTS": self.outbox_max_attempts,
+            "CRM_BASE_URL": self.base_url,
+            "CRM_DIGEST_HOUR": self.digest_hour,
             "CRM_WORKFLOWS_DIR": os.environ.get("CRM_WORKFLOWS_DIR", "")
             or str(PROJECT_ROOT / "workflows"),
         }
