@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
 from crm.config import PROJECT_ROOT, Settings, engine_options
@@ -72,7 +72,9 @@ def _init_extensions(app: Flask) -> None:
 
     def select_locale() -> str | None:
         languages = app.config["CRM_LANGUAGES"]
-        if current_user and current_user.is_authenticated and current_user.locale in languages:
+        if not has_request_context():
+            language = "en"  # jobs and commands: e-mails choose theirs with force_locale
+        elif current_user and current_user.is_authenticated and current_user.locale in languages:
             language = str(current_user.locale)
         else:
             language = request.accept_languages.best_match(languages) or "en"
@@ -81,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
         return "en_GB" if language == "en" else language
 
     def select_timezone() -> str:
-        if current_user and current_user.is_authenticated:
+        if has_request_context() and current_user and current_user.is_authenticated:
             return str(current_user.timezone)
         return str(app.config["CRM_DISPLAY_TIMEZONE"])
 
@@ -113,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.activities.views import bp as activities_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
+    from crm.followups.views import bp as followups_bp
     from crm.organisations.views import bp as organisations_bp
     from crm.partnerships.views import bp as partnerships_bp
     from crm.search.views import bp as search_bp
@@ -127,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         partnerships_bp,
         workflows_bp,
+        followups_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -145,7 +149,8 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _require_login() -> Any:
-        if request.endpoint in {"static", "auth.login"}:
+        # The calendar feed has no session: its secret address is the key.
+        if request.endpoint in {"static", "auth.login", "followups.calendar_feed"}:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

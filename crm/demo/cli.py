@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
@@ -49,7 +51,7 @@ def demo_command(if_empty: bool) -> None:
     click.echo(
         f"Loaded the demo data set: {summary.users} accounts, {summary.organisations} "
         f"organisations, {summary.contacts} contacts, {summary.activities} activities, "
-        f"{summary.tags} tags."
+        f"{summary.tags} tags, {summary.partnerships} partnerships."
     )
     click.echo(f"Log in with any of these, password {DEMO_PASSWORD!r}:")
     for user in DEMO_USERS:
@@ -60,9 +62,17 @@ def demo_command(if_empty: bool) -> None:
 @click.option("--organisations", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--contacts", type=click.IntRange(min=0), default=60_000, show_default=True)
 @click.option("--activities", type=click.IntRange(min=0), default=1_000_000, show_default=True)
+@click.option(
+    "--partnerships",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Partnerships with histories [default: one per organisation that is not archived].",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @with_appcontext
-def generate_command(organisations: int, contacts: int, activities: int, seed: int) -> None:
+def generate_command(
+    organisations: int, contacts: int, activities: int, partnerships: int | None, seed: int
+) -> None:
     """Add a large synthetic register to the database, for benchmarks."""
     from crm.demo.generate import (
         GENERATED_PASSWORD,
@@ -70,13 +80,15 @@ def generate_command(organisations: int, contacts: int, activities: int, seed: i
         generate_register,
     )
 
-    targets = ScaleTargets(organisations, contacts, activities, seed)
+    targets = ScaleTargets(organisations, contacts, activities, seed, partnerships)
+    wanted = "one per organisation" if partnerships is None else f"{partnerships:,}"
     click.echo(
-        f"Generating {organisations:,} organisations, {contacts:,} contacts and "
-        f"{activities:,} activities on {db.engine.dialect.name} ..."
+        f"Generating {organisations:,} organisations, {contacts:,} contacts, "
+        f"{activities:,} activities and partnerships ({wanted}) on {db.engine.dialect.name} ..."
     )
     try:
         report = generate_register(targets, progress=click.echo)
+        analyse_started = time.monotonic()
         db.session.execute(sa.text("ANALYZE"))  # fresh planner statistics for the benchmarks
         db.session.commit()
     except Exception:
@@ -85,6 +97,11 @@ def generate_command(organisations: int, contacts: int, activities: int, seed: i
     click.echo(
         f"Added {report.organisations:,} organisations, {report.contacts:,} contacts and "
         f"{report.activities:,} activities in {report.seconds:.1f} s."
+    )
+    click.echo(
+        f"Added {report.partnerships:,} partnerships with {report.transitions:,} transitions "
+        f"and {report.follow_ups:,} follow-ups in {report.partnership_seconds:.1f} s "
+        f"(included above); ANALYZE took {time.monotonic() - analyse_started:.1f} s."
     )
     if report.officers_created:
         click.echo(

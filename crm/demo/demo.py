@@ -1,8 +1,11 @@
-"""The demo data set: four logins and about sixty employers with people and timelines.
+"""The demo data set: four logins and about sixty employers with people, timelines and
+partnerships in every stage of the partnership workflow.
 
 The plan is drawn from a fixed seed, so every load shows the same employers; dates are counted
-back from the day of loading, so the timelines always cover the last twelve months. Loading
-goes through the services, so every derived field is what the app itself would write.
+back from the day of loading, so the timelines always reach up to yesterday (long-standing
+partnerships go back two years and more). Loading goes through the services, and partnerships
+move by firing their transitions at their dates (see `crm.demo.journeys`), so every derived
+field, history row and follow-up is what the app itself would write.
 """
 
 from __future__ import annotations
@@ -13,13 +16,21 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from crm.activities.models import ActivityKind
-from crm.activities.service import ActivityValues, log_activity
 from crm.auth.models import Role, User
 from crm.auth.service import hash_password
 from crm.contacts.service import ContactValues, create_contact
 from crm.db import utcnow
 from crm.demo.employers import ContactPlan, EmployerMaker, EmployerPlan
+from crm.demo.journeys import (
+    JourneyPlanner,
+    PlannedEntry,
+    PlannedJourney,
+    contacts_needed,
+    log_entry,
+    play_journey,
+    scenarios,
+)
+from crm.demo.stories import STATE_ENTRIES
 from crm.extensions import db
 from crm.organisations.models import Organisation
 from crm.organisations.service import (
@@ -27,6 +38,8 @@ from crm.organisations.service import (
     OrganisationValues,
     create_organisation,
 )
+from crm.partnerships.service import definition as partnership_workflow
+from crm.workflow.definitions import WorkflowDef
 
 DEMO_SEED = 2718
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published password of the demo logins
@@ -54,35 +67,14 @@ _MANAGER, _OFFICER, _OFFICER2 = (u.email for u in DEMO_USERS[1:])
 
 
 @dataclass(frozen=True)
-class PlannedEntry:
-    """A timeline entry to log, dated in days before the day of loading."""
-
-    kind: ActivityKind
-    days_ago: int
-    minute_of_day: int
-    subject: str
-    body: str
-    contact: int | None
-    author: str
-
-    def occurred_at(self, today: dt.date) -> dt.datetime:
-        """When it happened, in UTC office hours, never later than yesterday."""
-        day = dt.datetime.combine(today - dt.timedelta(days=self.days_ago), dt.time(), dt.UTC)
-        return day + dt.timedelta(minutes=self.minute_of_day)
-
-
-@dataclass(frozen=True)
 class DemoEmployer:
-    """An employer of the demo, its owner's e-mail and its timeline."""
+    """An employer of the demo, its owner's e-mail, its timeline and its partnership."""
 
     plan: EmployerPlan
     owner: str
     entries: tuple[PlannedEntry, ...]
-
-    @property
-    def first_day_ago(self) -> int:
-        """How many days ago the provider started working with the employer."""
-        return max((e.days_ago for e in self.entries), default=1)
+    created_days_ago: int
+    journey: PlannedJourney | None
 
 
 @dataclass(frozen=True)
@@ -94,41 +86,52 @@ class DemoSummary:
     contacts: int
     activities: int
     tags: int
+    partnerships: int = 0
 
 
-def demo_plan(today: dt.date) -> list[DemoEmployer]:
-    """The demo employers; the same names and day offsets on every call."""
+def demo_plan(today: dt.date, workflow: WorkflowDef | None = None) -> list[DemoEmployer]:
+    """The demo employers; the same names, stories and day offsets on every call.
+
+    `workflow` is the partnership workflow the stories follow (default: the app's current one).
+    """
+    workflow = workflow or partnership_workflow()
     rng = random.Random(DEMO_SEED)
     maker = EmployerMaker(rng, today)
+    planner = JourneyPlanner(maker, workflow)
+    stories = scenarios(DEMO_ORGANISATIONS, rng)
     employers = []
-    for index in range(DEMO_ORGANISATIONS):
+    for index, scenario in enumerate(stories):
         country = DEMO_COUNTRIES[index % len(DEMO_COUNTRIES)]
         contacts = rng.choices((1, 2, 3, 4), weights=(15, 35, 30, 20))[0]
-        plan = maker.employer(country, maker.sector(), contacts)
+        plan = maker.employer(
+            country, maker.sector(), max(contacts, contacts_needed(workflow, scenario))
+        )
         draw = rng.random()
         owner = _OFFICER if draw < 0.45 else _OFFICER2 if draw < 0.9 else _MANAGER
-        employers.append(DemoEmployer(plan, owner, _timeline(maker, plan, owner)))
+        colleagues = [e for e in (_OFFICER, _OFFICER2, _MANAGER) if e != owner]
+        if scenario is None:
+            entries = _register_timeline(maker, plan, owner, colleagues)
+            first = max(e.days_ago for e in entries)
+            employers.append(DemoEmployer(plan, owner, entries, first + rng.randint(1, 5), None))
+            continue
+        journey, timeline = planner.plan(scenario, plan, owner, colleagues, _MANAGER)
+        created = journey.started_days_ago + rng.randint(0, 4)
+        employers.append(DemoEmployer(plan, owner, tuple(timeline), created, journey))
     return employers
 
 
-def _timeline(maker: EmployerMaker, plan: EmployerPlan, owner: str) -> tuple[PlannedEntry, ...]:
-    """A few to fifteen entries between the first approach and the latest contact."""
+def _register_timeline(
+    maker: EmployerMaker, plan: EmployerPlan, owner: str, colleagues: list[str]
+) -> tuple[PlannedEntry, ...]:
+    """A few notes on an employer in the register that nobody works with yet."""
     rng = maker.rng
-    count = min(15, max(2, round(rng.gauss(6, 3.5))))
-    start = rng.randint(45, 364)
-    is_quiet = start > 120 and rng.random() < 0.3
-    latest = rng.randint(60, start - 30) if is_quiet else rng.randint(1, 25)
-    days = sorted([start, latest, *(rng.randint(latest, start) for _ in range(count - 2))])
-    colleagues = [e for e in (_OFFICER, _OFFICER2, _MANAGER) if e != owner]
-    entries: list[PlannedEntry] = []
-    for position, days_ago in enumerate(reversed(days)):
-        kind, subject, body = maker.entry(position / (len(days) - 1))
-        while entries and subject == entries[-1].subject:
-            kind, subject, body = maker.entry(position / (len(days) - 1))
-        contact: int | None = None
-        if kind is not ActivityKind.NOTE or rng.random() < 0.3:
-            contact = 0 if rng.random() < 0.5 else rng.randrange(len(plan.contacts))
-        first_name = plan.contacts[contact].first_name if contact is not None else None
+    days = sorted({rng.randint(2, 200) for _ in range(rng.randint(2, 3))}, reverse=True)
+    pool = (*STATE_ENTRIES["identified"], *STATE_ENTRIES["researched"])
+    entries = []
+    for days_ago in days:
+        kind, subject, body = rng.choice(pool)
+        contact = 0 if rng.random() < 0.3 else None
+        first_name = plan.contacts[0].first_name if contact is not None else None
         entries.append(
             PlannedEntry(
                 kind=kind,
@@ -160,32 +163,29 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
     users = _create_users()
     manager = users[_MANAGER]
     plans = demo_plan(today)
-    contacts = activities = 0
+    contacts = activities = partnerships = 0
     for item in plans:
         organisation = _create_organisation(item.plan, users[item.owner], manager)
-        started = dt.datetime.combine(
-            today - dt.timedelta(days=item.first_day_ago + 3), dt.time(9), dt.UTC
+        created = dt.datetime.combine(
+            today - dt.timedelta(days=item.created_days_ago), dt.time(8), dt.UTC
         )
-        organisation.created_at = started
+        organisation.created_at = created
         people = []
         for person in item.plan.contacts:
             contact = create_contact(organisation, _contact_values(person), manager)
-            contact.created_at = started
+            contact.created_at = created
             people.append(contact)
-        for entry in item.entries:
-            values = ActivityValues(
-                kind=entry.kind,
-                occurred_at=entry.occurred_at(today),
-                subject=entry.subject,
-                body=entry.body,
-                contact_id=people[entry.contact].id if entry.contact is not None else None,
-            )
-            log_activity(organisation, values, users[entry.author])
+        if item.journey is None:
+            for entry in item.entries:
+                log_entry(entry, organisation, people, users, today)
+        else:
+            play_journey(item.journey, item.entries, organisation, people, users, today)
+            partnerships += 1
         contacts += len(people)
         activities += len(item.entries)
     db.session.flush()
     tags = {tag for item in plans for tag in item.plan.tags}
-    return DemoSummary(len(users), len(plans), contacts, activities, len(tags))
+    return DemoSummary(len(users), len(plans), contacts, activities, len(tags), partnerships)
 
 
 def _create_users() -> dict[str, User]:

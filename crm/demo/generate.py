@@ -5,6 +5,10 @@ rows go in as Core `INSERT`s of up to 10,000 rows, but every derived column (sea
 sort name, duplicate keys, last activity) is computed with the services' own functions, so
 the list pages, search and duplicate detection behave on generated data as on real data.
 Each batch of employers (with its contacts and activities) is committed on its own.
+
+Partnerships follow, one per employer by default, each with a history planned on the current
+partnership workflow (see `crm.demo.histories`): the transition rows, the follow-ups its
+effects wrote and the fields its guards needed, again as bulk inserts.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from crm.core.text import fold
 from crm.db import utcnow
 from crm.demo.countries import COUNTRIES
 from crm.demo.employers import TAG_POOL, EmployerMaker, EmployerPlan, TakenKeys
+from crm.demo.histories import History, HistoryMaker
 from crm.extensions import db
+from crm.followups.models import FollowUp
 from crm.organisations.models import Organisation, Tag, organisation_tags
 from crm.organisations.service import (
     name_key,
@@ -36,11 +42,16 @@ from crm.organisations.service import (
     registration_key,
     website_domain,
 )
+from crm.partnerships.models import Partnership
+from crm.workflow.definitions import WorkflowDef
+from crm.workflow.models import WorkflowTransition
+from crm.workflow.service import ensure_snapshot
 
 GENERATED_OFFICERS = 20
 GENERATED_PASSWORD = "generated-officer"  # noqa: S105 - benchmark accounts, printed on use
 GENERATED_DOMAIN = "generated.test"
 ORGANISATIONS_PER_BATCH = 500
+PARTNERSHIPS_PER_BATCH = 2_500
 PROGRESS_EVERY = 2_000
 ROWS_PER_INSERT = 10_000
 HISTORY_DAYS = 730
@@ -58,6 +69,7 @@ class ScaleTargets:
     contacts: int
     activities: int
     seed: int = 1
+    partnerships: int | None = None  # None: one per organisation that is not archived
 
 
 @dataclass
@@ -67,8 +79,12 @@ class GenerationReport:
     organisations: int = 0
     contacts: int = 0
     activities: int = 0
+    partnerships: int = 0
+    transitions: int = 0
+    follow_ups: int = 0
     officers_created: int = 0
     seconds: float = 0.0
+    partnership_seconds: float = 0.0
 
 
 def spread(total: int, buckets: int, minimum: int, sigma: float, rng: random.Random) -> list[int]:
@@ -100,6 +116,7 @@ def generate_register(
     contact_counts = spread(targets.contacts, targets.organisations, 1, 0.5, rng)
     activity_counts = spread(targets.activities, targets.organisations, 0, 1.0, rng)
     countries = sorted(COUNTRIES)
+    employers: list[_Employer] = []
     for first in range(0, targets.organisations, ORGANISATIONS_PER_BATCH):
         last = min(first + ORGANISATIONS_PER_BATCH, targets.organisations)
         batch = [
@@ -113,7 +130,11 @@ def generate_register(
             )
             for i in range(first, last)
         ]
-        _insert_batch(batch, tag_ids)
+        ids = _insert_batch(batch, tag_ids)
+        employers.extend(
+            _Employer(i, e.owner_id, e.created_at, e.archived_at)
+            for i, e in zip(ids, batch, strict=True)
+        )
         db.session.commit()
         report.organisations += len(batch)
         report.contacts += sum(len(e.plan.contacts) for e in batch)
@@ -123,8 +144,149 @@ def generate_register(
                 f"{report.organisations:,} organisations, {report.contacts:,} contacts, "
                 f"{report.activities:,} activities ({time.monotonic() - started:.1f} s)"
             )
+    generate_partnerships(employers, targets.partnerships, rng, now, report, progress)
     report.seconds = time.monotonic() - started
     return report
+
+
+@dataclass(frozen=True)
+class _Employer:
+    """A generated organisation, as far as its partnership needs to know."""
+
+    id: int
+    owner_id: int
+    created_at: dt.datetime
+    archived_at: dt.datetime | None
+
+
+def generate_partnerships(
+    employers: Sequence[_Employer],
+    count: int | None,
+    rng: random.Random,
+    now: dt.datetime,
+    report: GenerationReport,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Partnerships with histories: one per active employer, or `count` spread over them.
+
+    Beyond one per active employer, archived employers get one each, closed before they were
+    archived; there is never more than one per employer.
+    """
+    from crm.partnerships.service import definition
+
+    started = time.monotonic()
+    active = [e for e in employers if e.archived_at is None]
+    archived = [e for e in employers if e.archived_at is not None]
+    if count is None:
+        chosen = active
+    elif count <= len(active):
+        chosen = sorted(rng.sample(active, count), key=lambda e: e.id)
+    else:
+        chosen = active + archived[: count - len(active)]
+    if not chosen:
+        return
+    workflow = definition()
+    ensure_snapshot(workflow)
+    owners = sa.select(User.id, User.name).where(User.id.in_({e.owner_id for e in chosen}))
+    names = {row.id: row.name for row in db.session.execute(owners)}
+    db.session.commit()
+    maker = HistoryMaker(workflow, rng)
+    for first in range(0, len(chosen), PARTNERSHIPS_PER_BATCH):
+        batch = chosen[first : first + PARTNERSHIPS_PER_BATCH]
+        histories = [
+            maker.history(
+                e.created_at + dt.timedelta(hours=1),
+                e.archived_at or now,
+                closed=e.archived_at is not None,
+            )
+            for e in batch
+        ]
+        _insert_partnerships(workflow, batch, histories, names, report)
+        db.session.commit()
+        if progress:
+            progress(
+                f"{report.partnerships:,} partnerships, {report.transitions:,} transitions, "
+                f"{report.follow_ups:,} follow-ups ({time.monotonic() - started:.1f} s)"
+            )
+    report.partnership_seconds = time.monotonic() - started
+
+
+def _insert_partnerships(
+    workflow: WorkflowDef,
+    employers: list[_Employer],
+    histories: list[History],
+    names: dict[int, str],
+    report: GenerationReport,
+) -> None:
+    """Write partnerships, their transition rows and their follow-ups."""
+    rows = [
+        {
+            "organisation_id": employer.id,
+            "owner_id": employer.owner_id,
+            "title": "",
+            "needs_summary": history.fields.get("needs_summary", ""),
+            "memorandum_signed_on": history.fields.get("memorandum_signed_on"),
+            "review_notes": history.fields.get("review_notes", ""),
+            "closed_reason": history.fields.get("closed_reason", ""),
+            "workflow_name": workflow.name,
+            "workflow_version": workflow.version,
+            "state": history.state,
+            "state_entered_at": history.entered_at,
+            "checklist": history.checklist,
+            "lock_version": 1,
+            "created_at": history.started_at,
+            "updated_at": history.updated_at,
+        }
+        for employer, history in zip(employers, histories, strict=True)
+    ]
+    ids = _insert_returning_ids(Partnership.__table__, rows)
+    transition_rows: list[dict[str, Any]] = []
+    follow_up_rows: list[dict[str, Any]] = []
+    for partnership_id, employer, history in zip(ids, employers, histories, strict=True):
+        transition_rows.extend(
+            {
+                "record_type": "partnership",
+                "record_id": partnership_id,
+                "organisation_id": employer.id,
+                "workflow_name": workflow.name,
+                "workflow_version": workflow.version,
+                "transition": step.transition.name,
+                "transition_label": step.transition.label,
+                "from_state": step.from_state,
+                "to_state": step.transition.to,
+                "actor_kind": "user",
+                "actor_user_id": employer.owner_id,
+                "actor_label": names.get(employer.owner_id, ""),
+                "comment": step.comment,
+                "occurred_at": step.occurred_at,
+            }
+            for step in history.steps
+        )
+        follow_up_rows.extend(
+            {
+                "subject": item.subject,
+                "due_at": item.due_at,
+                "assignee_id": employer.owner_id,
+                "status": item.status,
+                "record_type": "partnership",
+                "record_id": partnership_id,
+                "organisation_id": employer.id,
+                "created_by_id": None,
+                "created_by_rule": item.rule,
+                "completed_at": item.completed_at,
+                "completed_by_id": employer.owner_id if item.done_by_owner else None,
+                "notes": "",
+                "reminder_sent_at": item.reminder_sent_at,
+                "created_at": item.created_at,
+                "updated_at": item.completed_at or item.reminder_sent_at or item.created_at,
+            }
+            for item in history.follow_ups
+        )
+    _insert(WorkflowTransition.__table__, transition_rows)
+    _insert(FollowUp.__table__, follow_up_rows)
+    report.partnerships += len(rows)
+    report.transitions += len(transition_rows)
+    report.follow_ups += len(follow_up_rows)
 
 
 def ensure_officers(rng: random.Random) -> tuple[list[int], int]:
@@ -241,8 +403,8 @@ def _insert(table: sa.Table, rows: list[dict[str, Any]]) -> None:
         db.session.execute(sa.insert(table), chunk)
 
 
-def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> None:
-    """Write a batch of employers with their tags, contacts and activities."""
+def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> list[int]:
+    """Write a batch of employers with their tags, contacts and activities; their new ids."""
     organisation_rows: list[dict[str, Any]] = []
     transients: list[Organisation] = []
     for employer in batch:
@@ -283,6 +445,7 @@ def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> Non
             for kind, occurred, subject, body, contact, author in employer.activities
         )
     _insert(Activity.__table__, activity_rows)
+    return organisation_ids
 
 
 def _organisation_row(employer: _PlannedEmployer) -> tuple[dict[str, Any], Organisation]:
