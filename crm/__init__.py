@@ -115,7 +115,6 @@ def _register_blueprints(app: Flask) -> None:
     from crm.activities.views import bp as activities_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
-    from crm.followups.views import bp as followups_bp
     from crm.organisations.views import bp as organisations_bp
     from crm.partnerships.views import bp as partnerships_bp
     from crm.search.views import bp as search_bp
@@ -130,7 +129,6 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         partnerships_bp,
         workflows_bp,
-        followups_bp,
     ):
         app.register_blueprint(blueprint)
 
