@@ -40,9 +40,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.core.cli import register_cli
     from crm.core.errors import install_error_pages
     from crm.core.formatting import install_formatting
-    from crm.core.security import install_security_headers
+    from crm.core.security import install_log_redaction, install_security_headers
 
     install_security_headers(app)
+    install_log_redaction()
     install_error_pages(app)
     install_formatting(app)
     register_cli(app)
@@ -115,7 +116,9 @@ def _register_blueprints(app: Flask) -> None:
     from crm.activities.views import bp as activities_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
+    from crm.followups.views import bp as followups_bp
     from crm.organisations.views import bp as organisations_bp
+    from crm.outbox.views import bp as outbox_bp
     from crm.partnerships.views import bp as partnerships_bp
     from crm.search.views import bp as search_bp
     from crm.workflow.views import bp as workflows_bp
@@ -129,6 +132,8 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         partnerships_bp,
         workflows_bp,
+        followups_bp,
+        outbox_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -62,7 +62,7 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "Partnership CRM <crm@localhost>"
     smtp_timeout: int = 20
-    outbox_max_attempts: int = 8
+    outbox_max_attempts: int = 12
     base_url: str = "http://127.0.0.1:5000"
     digest_hour: int = 7
 
@@ -93,7 +93,7 @@ class Settings:
             mail_from=os.environ.get("CRM_MAIL_FROM", "").strip()
             or "Partnership CRM <crm@localhost>",
             smtp_timeout=_env_int("CRM_SMTP_TIMEOUT", 20, minimum=1),
-            outbox_max_attempts=_env_int("CRM_OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+            outbox_max_attempts=_env_int("CRM_OUTBOX_MAX_ATTEMPTS", 12, minimum=1),
             base_url=os.environ.get("CRM_BASE_URL", "").strip().rstrip("/")
             or "http://127.0.0.1:5000",
             digest_hour=_env_int("CRM_DIGEST_HOUR", 7, minimum=0),
@@ -110,6 +110,11 @@ class Settings:
                     "in production (for example: python -c 'import secrets; "
                     "print(secrets.token_urlsafe(48))')"
                 )
+        if self.env == "production" and not self.smtp_url:
+            raise ConfigError(
+                "CRM_SMTP_URL must be set in production: without it e-mails are only kept in "
+                "the development mailbox, which every member of staff can read"
+            )
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ConfigError("CRM_SMTP_URL must start with smtp:// or smtps://")
         if not self.base_url.startswith(("http://", "https://")):

@@ -9,12 +9,20 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from crm.auth import service
-from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, PreferencesForm, UserForm
+from crm.auth.forms import (
+    EmptyForm,
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    PreferencesForm,
+    UserForm,
+)
 from crm.auth.models import User
 from crm.core.locales import ui_language_choices
 from crm.core.security import roles_required, safe_next_url
 from crm.core.validators import choices
 from crm.extensions import db
+from crm.followups.agenda import renew_calendar_token
 
 auth_bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -67,6 +75,8 @@ def account() -> Response | str:
     prefs = PreferencesForm(prefix="prefs", obj=current_user)
     prefs.locale.choices = choices(ui_language_choices())
     password = PasswordChangeForm(prefix="pw")
+    calendar = EmptyForm(prefix="cal")
+    calendar_url = None
     if "prefs-submit" in request.form and prefs.validate_on_submit():
         try:
             service.set_preferences(
@@ -89,7 +99,20 @@ def account() -> Response | str:
             login_user(current_user._get_current_object())
             flash(_("Your password is changed; your other sessions have ended."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", prefs=prefs, password=password)
+    if "cal-submit" in request.form and calendar.validate_on_submit():
+        token = renew_calendar_token(current_user)
+        db.session.commit()
+        # Shown on this response only, never stored in clear nor put in the session.
+        calendar_url = current_app.config["CRM_BASE_URL"] + url_for(
+            "followups.calendar_feed", token=token
+        )
+    return render_template(
+        "auth/account.html",
+        prefs=prefs,
+        password=password,
+        calendar=calendar,
+        calendar_url=calendar_url,
+    )
 
 
 # --- administrators -----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -45,6 +47,36 @@ def install_security_headers(app: Flask) -> None:
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+# Secret tokens travel in some URLs (calendar feeds, later e-mailed action links). Access
+# logs of the development server and gunicorn would print them; this filter masks them.
+_SECRET_PATHS = re.compile(r"(/calendar/)[^/\s\"?]+(\.ics)|(/l/)[^/\s\"?]+")
+
+
+class RedactSecrets(logging.Filter):
+    """Masks tokens in logged request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_PATHS.sub(_mask, message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def _mask(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)}[redacted]{match.group(2)}"
+    return f"{match.group(3)}[redacted]"
+
+
+def install_log_redaction() -> None:
+    """Mask secrets in the access logs of werkzeug and gunicorn (same process)."""
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
 
 
 def safe_next_url(target: str | None) -> str | None:

@@ -19,6 +19,8 @@ from crm.organisations import nace
 from crm.organisations import service as organisations
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.models import Organisation
+from crm.outbox.forms import ResendForm
+from crm.outbox.service import messages_for_organisation
 from crm.partnerships.service import is_open, partnerships_of
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
@@ -124,6 +126,8 @@ def show(organisation_id: int) -> str:
             organisation.id, limit=TIMELINE_PAGE, before=parse_before(request.args.get("before"))
         ),
         timeline_page=TIMELINE_PAGE,
+        outbox_messages=messages_for_organisation(organisation.id, limit=20),
+        resend_form=ResendForm(),
         partnerships=partnerships,
         can_start_partnership=can_edit and not any(is_open(p) for p in partnerships),
         activity_form=activity_form,

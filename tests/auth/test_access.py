@@ -47,11 +47,12 @@ def data(ctx, officer):
 
 
 def every_route(app: Flask, ids: dict[str, int]) -> list[tuple[str, str, str]]:
-    """(method, endpoint, URL) for every route but the static files and the login page."""
+    """(method, endpoint, URL) for every route but the static files, the login page and the
+    calendar feed (opened by its secret token instead of a login; tested below)."""
     adapter = app.url_map.bind("localhost")
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in {"static", "auth.login"}:
+        if rule.endpoint in {"static", "auth.login", "followups.calendar_feed"}:
             continue
         values = {name: ids.get(name, 1) for name in rule.arguments}
         url = adapter.build(rule.endpoint, values)
@@ -70,6 +71,12 @@ def assert_no_data(response, what: str) -> None:
     assert SECRET_NAME not in body, what
     assert SECRET_EMAIL not in body, what
     assert "Secret talks" not in body, what
+
+
+def test_calendar_feed_with_a_made_up_token_is_not_found(client):
+    response = client.get("/calendar/made-up-token-0123456789abcdef.ics")
+    assert response.status_code == 404
+    assert "BEGIN:VCALENDAR" not in text(response)
 
 
 def test_login_page_and_static_files_are_open(client):

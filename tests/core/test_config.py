@@ -56,6 +56,7 @@ def test_production_starts_with_a_long_random_key(env, app):
     key = secrets.token_urlsafe(48)
     env.setenv("CRM_ENV", "production")
     env.setenv("CRM_SECRET_KEY", key)
+    env.setenv("CRM_SMTP_URL", "smtp://mail.example.test:587?starttls=1")
     settings = Settings.from_env()
     assert settings.secret_key == key
     assert settings.session_cookie_secure is True
@@ -70,6 +71,14 @@ def test_production_starts_with_a_long_random_key(env, app):
     cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
     assert "Secure" in cookie
     assert "HttpOnly" in cookie
+
+
+def test_production_refuses_to_run_without_a_mail_server(env):
+    env.setenv("CRM_ENV", "production")
+    env.setenv("CRM_SECRET_KEY", secrets.token_urlsafe(48))
+    env.delenv("CRM_SMTP_URL", raising=False)
+    with pytest.raises(ConfigError, match="CRM_SMTP_URL"):
+        Settings.from_env()
 
 
 def test_development_allows_the_default_key(env):

@@ -200,3 +200,23 @@ def test_session_cookie_is_http_only_and_same_site(ctx, client, officer):
     )
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_access_logs_never_show_calendar_tokens(app):
+    import logging
+
+    from crm.core.security import RedactSecrets
+
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s "%s" %s',
+        ("127.0.0.1", "GET /calendar/s3cr3t-T0ken_value.ics HTTP/1.1", 200),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    assert "s3cr3t" not in record.getMessage()
+    assert "/calendar/[redacted].ics" in record.getMessage()
+    assert any(isinstance(f, RedactSecrets) for f in logging.getLogger("werkzeug").filters)
