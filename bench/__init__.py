@@ -1,0 +1,1 @@
+"""Benchmarks of the issues' performance targets; run with `python -m bench` (see README.md)."""
