@@ -12,7 +12,8 @@ PORT ?= 5000
 .PHONY: run test install install-test translations migrate demo lint typecheck \
         test-sqlite test-postgres chromium postgres bench clean
 
-## make run: set up .venv, migrate, load the demo data on first start, serve on :5000.
+## make run: set up .venv, migrate, load the demo data on first start, and serve on :5000
+## with the scheduler running beside the web server (both stop together on Ctrl-C).
 run: install translations migrate
 	@$(FLASK) crm demo --if-empty
 	@echo ""
@@ -22,8 +23,12 @@ run: install translations migrate
 	@echo "    manager@demo.test   manager"
 	@echo "    officer@demo.test   placement officer"
 	@echo "    officer2@demo.test  placement officer"
+	@echo "  E-mails are kept in the development mailbox: http://$(HOST):$(PORT)/outbox/"
 	@echo ""
-	@$(FLASK) run --host $(HOST) --port $(PORT)
+	@CRM_BASE_URL=$${CRM_BASE_URL:-http://$(HOST):$(PORT)}; export CRM_BASE_URL; \
+	$(FLASK) crm scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## make test: set up, install test dependencies and Chromium, lint, then the whole suite on
 ## SQLite and on PostgreSQL.

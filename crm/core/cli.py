@@ -35,6 +35,53 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
     click.echo(f"Created {user.role.value} {user.email}")
 
 
+@crm_cli.command("scheduler")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run the jobs once, one after the other, and exit (for cron or a manual catch-up).",
+)
+@click.option(
+    "--job",
+    "job_names",
+    multiple=True,
+    metavar="NAME",
+    help="With --once: only this job (repeatable). Jobs: workflow_timers, due_reminders, "
+    "daily_digest, clean_up, outbox_delivery.",
+)
+def scheduler_command(once: bool, job_names: tuple[str, ...]) -> None:
+    """Run the scheduled jobs in this process until stopped (SIGTERM or Ctrl-C).
+
+    Start exactly one beside the web server; never inside web workers. Every job runs once
+    at start-up, then on its interval. The jobs claim their rows in the database, so a
+    second scheduler started by mistake does no harm.
+    """
+    import logging
+
+    from flask import current_app
+
+    from crm.core.jobs import JOBS
+    from crm.core.scheduler import run_job, run_scheduler
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    known = {job.name: job for job in JOBS}
+    unknown = [name for name in job_names if name not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown job {', '.join(unknown)}", param_hint="--job")
+    if job_names and not once:
+        raise click.UsageError("--job needs --once")
+    if once:
+        for job in JOBS:
+            if not job_names or job.name in job_names:
+                run_job(app, job)
+        return
+    run_scheduler(app)
+
+
 def register_cli(app: Flask) -> None:
     """Attach the `crm` command group (and the data-set commands) to the app."""
     from crm.demo.cli import register_data_commands

@@ -9,6 +9,7 @@ Delivery is the scheduler's job (crm.outbox.jobs.deliver_outbox).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -74,13 +75,19 @@ def queue_email(
     record_id: int | None = None,
     organisation_id: int | None = None,
     user_id: int | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
-    """Render an e-mail in the recipient's language and store it for delivery (flush only)."""
+    """Render an e-mail in the recipient's language and store it for delivery (flush only).
+
+    Jobs that queue many messages pass `flush=False` and flush once per batch, so that the
+    rows go to the database in one multi-row INSERT.
+    """
     language = _email_language(language)
     name = single_line(to_name)[:200]
     values = {**context, "recipient_name": name, "absolute_url": absolute_url}
     # English means British formats, as on the pages (see select_locale in crm/__init__.py).
     with force_locale("en_GB" if language == "en" else language):
+        values.update(_gettext_callables())
         subject = single_line(render_template(f"emails/{kind}.subject.txt", **values))[:300]
         body_text = render_template(f"emails/{kind}.txt", **values)
         body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
@@ -103,8 +110,29 @@ def queue_email(
         user_id=user_id,
     )
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
+
+
+def _gettext_callables() -> dict[str, Any]:
+    """`_`, `gettext` and `ngettext` bound to the current locale's catalogue.
+
+    Flask-Babel's template callables look the catalogue up through the app context on every
+    call; an e-mail calls them a dozen times, and jobs queue thousands of e-mails. These
+    behave the same (Jinja's new-style gettext: %-formatting and autoescaping) with one
+    lookup per e-mail.
+    """
+    from flask_babel import get_translations
+    from jinja2.ext import _make_new_gettext, _make_new_ngettext
+
+    translations = get_translations()
+    gettext = _make_new_gettext(translations.ugettext)
+    return {
+        "_": gettext,
+        "gettext": gettext,
+        "ngettext": _make_new_ngettext(translations.ungettext),
+    }
 
 
 def _email_language(language: str) -> str:
@@ -118,8 +146,12 @@ def _email_language(language: str) -> str:
 
 def new_message_id() -> str:
     """A fresh Message-ID on the sender's domain (kept on retries, so duplicates show)."""
-    domain = parseaddr(current_app.config["CRM_MAIL_FROM"])[1].rpartition("@")[2]
-    return make_msgid(domain=domain or "localhost")
+    return make_msgid(domain=_sender_domain(current_app.config["CRM_MAIL_FROM"]))
+
+
+@functools.lru_cache(maxsize=8)
+def _sender_domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
 def normalised_address(address: str) -> str:
