@@ -7,7 +7,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
@@ -87,3 +87,84 @@ def fire_related(params: RelatedParams, context: object) -> None:
             [_("The related %(relation)s is missing.", relation=params.relation)]
         )
     fire(related, params.transition, party="system", now=context.now)
+
+
+EmailRecipient = Literal["owner", "actor", "focal_person", "decision_maker", "workplace_supervisor"]
+# Where a record's page is, for the link in e-mails (later record types add theirs).
+RECORD_PAGES = {"partnership": ("partnerships.show", "partnership_id")}
+
+
+class EmailParams(_Params):
+    template: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    to: EmailRecipient = "owner"
+
+    @field_validator("template")
+    @classmethod
+    def _template_exists(cls, value: str) -> str:
+        from crm.config import PROJECT_ROOT
+
+        folder = PROJECT_ROOT / "templates" / "emails"
+        missing = [
+            f"{value}{suffix}"
+            for suffix in (".subject.txt", ".txt", ".html")
+            if not (folder / f"{value}{suffix}").is_file()
+        ]
+        if missing:
+            raise ValueError(f"no e-mail template templates/emails/{', '.join(missing)}")
+        return value
+
+
+@effect("send_email", EmailParams)
+def send_email(params: EmailParams, context: object) -> None:
+    """Queue an e-mail from a template to the owner, the actor or the organisation's contacts."""
+    from crm.auth.models import User
+    from crm.contacts.models import Contact
+    from crm.organisations.models import Organisation
+    from crm.outbox.service import absolute_url, queue_email
+    from crm.workflow.service import EffectContext
+
+    assert isinstance(context, EffectContext)
+    organisation_id = context.adapter.organisation_id(context.record)
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    recipients: list[tuple[str, str, str]] = []  # (address, name, language)
+    if params.to in ("owner", "actor"):
+        user_id = (
+            context.adapter.owner_id(context.record)
+            if params.to == "owner"
+            else (context.user.id if context.user else None)
+        )
+        user = db.session.get(User, user_id) if user_id else None
+        if user is not None and user.is_active_account:
+            recipients.append((user.email, user.name, user.locale))
+    elif organisation_id is not None:
+        contacts = db.session.scalars(
+            sa.select(Contact).where(
+                Contact.organisation_id == organisation_id,
+                Contact.role == params.to,
+                Contact.archived_at.is_(None),
+                Contact.email != "",
+            )
+        )
+        recipients.extend((c.email, c.full_name, c.preferred_language) for c in contacts)
+    page = RECORD_PAGES.get(context.adapter.record_type)
+    url = absolute_url(page[0], **{page[1]: context.record.id}) if page else ""
+    state = context.definition.state(context.transition.to)
+    for address, name, language in recipients:
+        queue_email(
+            kind=params.template,
+            to_email=address,
+            to_name=name,
+            language=language,
+            context={
+                "record_name": organisation.display_name if organisation else "",
+                "record_type": context.adapter.record_type,
+                "from_label": context.definition.state(context.from_state).label,
+                "state_label": state.label,
+                "step_label": context.transition.label,
+                "guidance": state.guidance,
+                "url": url,
+            },
+            record_type=context.adapter.record_type,
+            record_id=context.record.id,
+            organisation_id=organisation_id,
+        )

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import User
 from crm.db import utcnow
-from crm.extensions import db
+from crm.extensions import CRMSession, db
 from crm.workflow import engine
 from crm.workflow.definitions import WorkflowDef, WorkflowPack
 from crm.workflow.models import WorkflowSnapshot, WorkflowTransition
@@ -91,6 +91,7 @@ class EffectContext:
     user: User | None
     now: dt.datetime
     comment: str
+    from_state: str = ""
 
 
 # --- definitions ----------------------------------------------------------------------------
@@ -128,8 +129,41 @@ def stored_definition(name: str, version: int) -> WorkflowDef:
     return _snapshot_cache[key]
 
 
+# Snapshots this process has seen committed, by (database URL, workflow, version,
+# fingerprint): ensure_snapshot skips its read for them. A key is remembered only when the
+# session that read or wrote the row commits for real, that is when it is bound to an Engine
+# and owns its transaction. Sessions bound to a Connection (the tests' outer transaction,
+# rolled back afterwards) never add to it, so a rolled-back snapshot is never taken as
+# stored. Snapshots are never deleted and an edited definition has another fingerprint,
+# hence another key, so a remembered key stays true for the life of the process.
+_VERIFIED_SNAPSHOTS: set[tuple[str, str, int, str]] = set()
+_PENDING_SNAPSHOTS = "crm_workflow_snapshots_pending"
+
+
+def _snapshot_key(definition: WorkflowDef) -> tuple[str, str, int, str] | None:
+    bind = db.session.get_bind()
+    if not isinstance(bind, sa.Engine):
+        return None
+    url = bind.url.render_as_string(hide_password=True)
+    return (url, definition.name, definition.version, definition.fingerprint)
+
+
+@sa.event.listens_for(CRMSession, "after_commit")
+def _remember_snapshots(session: sa.orm.Session) -> None:
+    _VERIFIED_SNAPSHOTS.update(session.info.pop(_PENDING_SNAPSHOTS, ()))
+
+
+@sa.event.listens_for(CRMSession, "after_soft_rollback")
+def _forget_pending_snapshots(session: sa.orm.Session, _transaction: Any) -> None:
+    # Any rollback, a savepoint's too, may have undone the row: remember nothing then.
+    session.info.pop(_PENDING_SNAPSHOTS, None)
+
+
 def ensure_snapshot(definition: WorkflowDef) -> None:
     """Store the definition the first time records run on it; refuse silent edits."""
+    key = _snapshot_key(definition)
+    if key is not None and key in _VERIFIED_SNAPSHOTS:
+        return
     snapshot = db.session.scalar(
         sa.select(WorkflowSnapshot).where(
             WorkflowSnapshot.workflow_name == definition.name,
@@ -152,6 +186,8 @@ def ensure_snapshot(definition: WorkflowDef) -> None:
                 f"{definition.version}; give it a new version number"
             ]
         )
+    if key is not None:
+        db.session.info.setdefault(_PENDING_SNAPSHOTS, set()).add(key)
 
 
 def start(record: Any, definition: WorkflowDef, now: dt.datetime | None = None) -> None:
@@ -267,7 +303,9 @@ def fire(
             record.state = transition.to
             record.state_entered_at = now
             ensure_snapshot(definition)
-            context = EffectContext(record, adapter, definition, transition, user, now, comment)
+            context = EffectContext(
+                record, adapter, definition, transition, user, now, comment, entry.from_state
+            )
             for call in transition.effects:
                 spec = EFFECTS[call.name]
                 spec.apply(spec.params.model_validate(call.params), context)
