@@ -4,10 +4,10 @@
 #   translations/update.sh            extract, update every catalogue, compile
 #
 # What it does, from the project root whatever directory you call it from:
-#   1. extract: scans crm/**.py, templates/**.html and templates/**.txt (e-mails) for _(), gettext(), ngettext(), _l()
-#      and lazy_gettext(), and workflows/**.yaml for the workflow texts (labels, guidance,
-#      checklist items, comment prompts, follow-up subjects; see babel.cfg and
-#      crm/workflow/babel_extract.py), and rewrites translations/messages.pot;
+#   1. extract: scans crm/**.py, templates/**.html and templates/**.txt (e-mails) for _(),
+#      gettext(), ngettext(), _l() and lazy_gettext(), and workflows/**.yaml for the workflow
+#      texts (labels, guidance, checklist items, comment prompts, follow-up subjects; see
+#      babel.cfg and crm/workflow/babel_extract.py), and rewrites translations/messages.pot;
 #   2. update: merges the template into every catalogue translations/<lang>/LC_MESSAGES/
 #      messages.po (en and de today). New strings arrive with an empty msgstr; changed
 #      strings arrive marked "#, fuzzy" with the old translation as a suggestion (the old

@@ -32,7 +32,9 @@ def _ago(value: dt.datetime | None) -> str:
         return _("never")
     from flask_babel import format_timedelta
 
-    return _("%(span)s ago", span=format_timedelta(dt.datetime.now(dt.UTC) - value))
+    # Babel words the direction itself ("3 days ago", "vor 3 Tagen"): a "%s ago" template
+    # cannot be made grammatical in every language.
+    return format_timedelta(value - dt.datetime.now(dt.UTC), add_direction=True)
 
 
 def url_with(**changes: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 
 from crm.workflow.definitions import ANY_STATE, WorkflowDef
@@ -107,17 +108,19 @@ def render_svg(definition: WorkflowDef) -> Markup:
             f"{escape(_state_note(definition, name))}</text></g>"
         )
         if name in from_any:
+            note = _("from any stage: %(labels)s", labels=", ".join(from_any[name]))
             parts.append(
                 f'<text x="{LEFT + BOX_WIDTH / 2}" y="{y - 4}" font-size="10" text-anchor="middle" fill="#842029">'
-                f"{escape(_('from any stage: %(labels)s', labels=', '.join(from_any[name])))}</text>"
+                f"{escape(note)}</text>"
             )
     width = LEFT + BOX_WIDTH + max(max_right, 0) + 200
     height = len(names) * ROW + 20
     view_x = min(0, LEFT - max_left - 170)
+    label = _("Diagram of the workflow %(name)s", name=_(definition.label))
     # Every interpolated text above went through escape(); the rest is our own markup.
     return Markup(  # noqa: S704
         f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-diagram" role="img" '
-        f'aria-label="{escape(_("Diagram of the workflow %(name)s", name=_(definition.label)))}" '
+        f'aria-label="{escape(label)}" '
         f'viewBox="{view_x} 0 {width - view_x} {height}" preserveAspectRatio="xMidYMin meet">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#495057"/>'
@@ -143,7 +146,7 @@ def _state_note(definition: WorkflowDef, name: str) -> str:
     }
     note = waiting.get(state.waiting_on, "")
     if state.sla_days:
-        note += " · " + _("SLA %(days)d days", days=state.sla_days)
+        note += " · " + ngettext("SLA %(num)d day", "SLA %(num)d days", state.sla_days)
     if state.terminal:
         note += " · " + _("final")
     return note

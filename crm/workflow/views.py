@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
 
 from crm.workflow import engine
 from crm.workflow.diagram import render_svg
@@ -28,6 +29,20 @@ def show(name: str) -> str:
         diagram=render_svg(definition),
         requirement=engine.requirement,
         effects=EFFECTS,
+        actor_labels={
+            "officer": _("officers"),
+            "manager": _("managers"),
+            "admin": _("administrators"),
+            "employer": _("the employer (by link)"),
+            "learner": _("the learner (by link)"),
+            "system": _("automatically"),
+        },
+        effect_labels={
+            "schedule_follow_up": _("a follow-up"),
+            "close_follow_ups": _("close the step's follow-ups"),
+            "send_email": _("an e-mail"),
+            "fire_related": _("move the related record"),
+        },
     )
 
 
