@@ -76,6 +76,27 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# SQLite's FTS5 search tables (and their shadow tables) are made by hand in the migrations.
+SEARCH_TABLE_PREFIXES = ("organisation_search", "contact_search")
+
+
+def make_include_object(dialect_name):
+    """Leave out of autogenerate what exists on purpose on one database only."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        if type_ == "table" and name and name.startswith(SEARCH_TABLE_PREFIXES):
+            return False
+        if type_ == "index" and not reflected:
+            ddl_if = getattr(obj, "_ddl_if", None)
+            if ddl_if is not None and ddl_if.dialect and dialect_name not in (
+                (ddl_if.dialect,) if isinstance(ddl_if.dialect, str) else ddl_if.dialect
+            ):
+                return False
+        return True
+
+    return include_object
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -107,6 +128,7 @@ def run_migrations_online():
             # with foreign keys on. The pragma only works outside a transaction, so it is
             # sent on the raw connection before Alembic begins one.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        conf_args.setdefault("include_object", make_include_object(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

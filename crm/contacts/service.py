@@ -13,7 +13,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 from crm.auth.models import User
 from crm.contacts.models import ConsentBasis, Contact, ContactRole
 from crm.core.pagination import Page, paginate
-from crm.core.text import fold, like_pattern, search_terms
+from crm.core.search import search_conditions
+from crm.core.text import fold, search_terms
 from crm.db import utcnow
 from crm.extensions import db
 from crm.organisations import nace
@@ -162,21 +163,22 @@ CONTACT_SORTS = ("name", "-name", "organisation", "role", "-last_activity")
 
 def list_contacts(filters: ContactFilters, page: int, per_page: int) -> Page[Contact]:
     """One page of the contact list, with organisations, in a fixed number of statements."""
-    query = (
-        sa.select(Contact).join(Contact.organisation).options(contains_eager(Contact.organisation))
-    )
+    conditions: list[sa.ColumnElement[bool]] = []
     if not filters.include_archived:
-        query = query.where(Contact.archived_at.is_(None), Organisation.archived_at.is_(None))
-    for term in search_terms(filters.query):
-        query = query.where(Contact.search_text.like(like_pattern(term)))
+        # Archived organisations are few: excluding their ids spares the count a join.
+        archived = sa.select(Organisation.id).where(Organisation.archived_at.is_not(None))
+        conditions += [Contact.archived_at.is_(None), Contact.organisation_id.not_in(archived)]
+    conditions += search_conditions(
+        Contact.search_text, Contact.id, "contact_search", search_terms(filters.query)
+    )
     if filters.role:
-        query = query.where(Contact.role == filters.role)
+        conditions.append(Contact.role == filters.role)
     if filters.section:
-        query = query.where(Organisation.nace_code.in_(nace.divisions_in_section(filters.section)))
+        conditions.append(Organisation.nace_code.in_(nace.divisions_in_section(filters.section)))
     if filters.country:
-        query = query.where(Organisation.country == filters.country)
+        conditions.append(Organisation.country == filters.country)
     if filters.owner_id:
-        query = query.where(Organisation.owner_id == filters.owner_id)
+        conditions.append(Organisation.owner_id == filters.owner_id)
     orders: dict[str, list[Any]] = {
         "name": [Contact.sort_name.asc()],
         "-name": [Contact.sort_name.desc()],
@@ -185,4 +187,15 @@ def list_contacts(filters: ContactFilters, page: int, per_page: int) -> Page[Con
         "-last_activity": [Contact.last_activity_at.desc().nulls_last()],
     }
     order = orders.get(filters.sort, orders["name"])
-    return paginate(query.order_by(*order, Contact.id.asc()), page, per_page)
+    query = (
+        sa.select(Contact)
+        .join(Contact.organisation)
+        .options(contains_eager(Contact.organisation))
+        .where(*conditions)
+        .order_by(*order, Contact.id.asc())
+    )
+    count_query = sa.select(sa.func.count()).select_from(Contact)
+    if filters.section or filters.country or filters.owner_id:
+        count_query = count_query.join(Contact.organisation)
+    count_query = count_query.where(*conditions)
+    return paginate(query, page, per_page, count_query=count_query)

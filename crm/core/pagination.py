@@ -44,10 +44,21 @@ class Page(Generic[T]):
         return min(self.page * self.per_page, self.total)
 
 
-def paginate(query: sa.Select[Any], page: int, per_page: int) -> Page[Any]:
-    """Run `query` for one page; the count ignores ordering and eager loads."""
+def paginate(
+    query: sa.Select[Any],
+    page: int,
+    per_page: int,
+    count_query: sa.Select[Any] | None = None,
+) -> Page[Any]:
+    """Run `query` for one page, and a COUNT of all its rows.
+
+    `count_query`, when given, is a lean `SELECT count(*) …` with the same filters but without
+    the joins only the page needs (eager loads, display columns); otherwise the count wraps
+    `query` without its order.
+    """
     page = max(1, page)
-    count_query = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    if count_query is None:
+        count_query = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     total = db.session.scalar(count_query) or 0
     last_page = max(1, math.ceil(total / per_page))
     page = min(page, last_page)

@@ -92,7 +92,29 @@ class Organisation(TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "organisations"
     __table_args__ = (
-        sa.Index("ix_organisations_active_name", "archived_at", "sort_name"),
+        # The list's order among active organisations (the first page reads 50 index entries).
+        sa.Index(
+            "ix_organisations_active_sort",
+            "sort_name",
+            "id",
+            sqlite_where=sa.text("archived_at IS NULL"),
+            postgresql_where=sa.text("archived_at IS NULL"),
+        ),
+        # The few archived organisations (the contact list leaves out their contacts).
+        sa.Index(
+            "ix_organisations_archived",
+            "archived_at",
+            sqlite_where=sa.text("archived_at IS NOT NULL"),
+            postgresql_where=sa.text("archived_at IS NOT NULL"),
+        ),
+        # Substring search on PostgreSQL (pg_trgm); SQLite has the FTS5 table
+        # organisation_search instead, created by the migration.
+        sa.Index(
+            "ix_organisations_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         sa.CheckConstraint("capacity_pledge >= 0", name="capacity_pledge_not_negative"),
     )
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.core.pagination import Page, paginate
-from crm.core.text import fold, like_pattern, search_terms
+from crm.core.search import search_conditions
+from crm.core.text import fold, search_terms
 from crm.db import utcnow
 from crm.extensions import db
 from crm.organisations import nace
@@ -225,29 +226,37 @@ def list_organisations(
     filters: OrganisationFilters, page: int, per_page: int
 ) -> Page[OrganisationRow]:
     """One page of the organisation list in a fixed number of statements."""
-    query = sa.select(Organisation).options(
-        joinedload(Organisation.owner), selectinload(Organisation.tags)
-    )
+    conditions: list[sa.ColumnElement[bool]] = []
     if not filters.include_archived:
-        query = query.where(Organisation.archived_at.is_(None))
-    for term in search_terms(filters.query):
-        query = query.where(Organisation.search_text.like(like_pattern(term)))
+        conditions.append(Organisation.archived_at.is_(None))
+    conditions += search_conditions(
+        Organisation.search_text,
+        Organisation.id,
+        "organisation_search",
+        search_terms(filters.query),
+    )
     if filters.section:
-        query = query.where(Organisation.nace_code.in_(nace.divisions_in_section(filters.section)))
+        conditions.append(Organisation.nace_code.in_(nace.divisions_in_section(filters.section)))
     if filters.country:
-        query = query.where(Organisation.country == filters.country)
+        conditions.append(Organisation.country == filters.country)
     if filters.owner_id:
-        query = query.where(Organisation.owner_id == filters.owner_id)
+        conditions.append(Organisation.owner_id == filters.owner_id)
     if filters.tag:
-        query = query.where(
+        conditions.append(
             Organisation.id.in_(
                 sa.select(organisation_tags.c.organisation_id)
                 .join(Tag, Tag.id == organisation_tags.c.tag_id)
                 .where(Tag.name == filters.tag.lower())
             )
         )
-    query = query.order_by(*_organisation_order(filters.sort))
-    result = paginate(query, page, per_page)
+    query = (
+        sa.select(Organisation)
+        .where(*conditions)
+        .options(joinedload(Organisation.owner), selectinload(Organisation.tags))
+        .order_by(*_organisation_order(filters.sort))
+    )
+    count_query = sa.select(sa.func.count()).select_from(Organisation).where(*conditions)
+    result = paginate(query, page, per_page, count_query=count_query)
     counts = _contact_counts([o.id for o in result.items])
     rows = [
         OrganisationRow(organisation=o, contacts_count=counts.get(o.id, 0)) for o in result.items

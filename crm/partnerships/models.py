@@ -22,7 +22,9 @@ class Partnership(WorkflowMixin, TimestampMixin, db.Model):  # type: ignore[name
 
     __tablename__ = "partnerships"
     __table_args__ = (
-        sa.Index("ix_partnerships_board", "workflow_name", "state", "owner_id"),
+        # The list's order, and the board's counts and first cards per state.
+        sa.Index("ix_partnerships_list", "workflow_name", "state_entered_at", "id"),
+        sa.Index("ix_partnerships_state_order", "workflow_name", "state", "state_entered_at", "id"),
         sa.Index("ix_partnerships_timer", "state", "state_entered_at"),
     )
 

@@ -14,7 +14,8 @@ from crm.activities.models import Activity, ActivityKind
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.core.pagination import Page, paginate
-from crm.core.text import like_pattern, search_terms
+from crm.core.search import search_conditions
+from crm.core.text import search_terms
 from crm.db import utcnow
 from crm.extensions import db
 from crm.organisations import nace
@@ -157,15 +158,28 @@ class PartnershipFilters:
     overdue_only: bool = False
 
 
-def _filtered(filters: PartnershipFilters, wf: WorkflowDef) -> sa.Select[Any]:
-    query = (
-        sa.select(Partnership)
-        .join(Partnership.organisation)
-        .join(Partnership.owner)
-        .where(Partnership.workflow_name == wf.name)
+def _needs_organisation(filters: PartnershipFilters) -> bool:
+    return bool(filters.query.strip() or filters.section or filters.country)
+
+
+def _filtered(filters: PartnershipFilters, wf: WorkflowDef, *columns: Any) -> sa.Select[Any]:
+    """`SELECT columns FROM partnerships` (the entity by default) with the filters.
+
+    Organisations are joined only when a filter reads them (search, sector, country), and
+    users never: both keys are NOT NULL, so the joins would not change which rows match.
+    """
+    query = sa.select(*(columns or (Partnership,))).select_from(Partnership)
+    if _needs_organisation(filters):
+        query = query.join(Partnership.organisation)
+    query = query.where(Partnership.workflow_name == wf.name)
+    query = query.where(
+        *search_conditions(
+            Organisation.search_text,
+            Organisation.id,
+            "organisation_search",
+            search_terms(filters.query),
+        )
     )
-    for term in search_terms(filters.query):
-        query = query.where(Organisation.search_text.like(like_pattern(term)))
     if filters.state:
         query = query.where(Partnership.state == filters.state)
     if filters.owner_id:
@@ -203,10 +217,21 @@ def list_partnerships(filters: PartnershipFilters, page: int, per_page: int) -> 
     wf = definition()
     query = (
         _filtered(filters, wf)
-        .options(contains_eager(Partnership.organisation), contains_eager(Partnership.owner))
+        .options(*_card_loads(filters))
         .order_by(Partnership.state_entered_at.asc(), Partnership.id.asc())
     )
-    return paginate(query, page, per_page)
+    count_query = _filtered(filters, wf, sa.func.count())
+    return paginate(query, page, per_page, count_query=count_query)
+
+
+def _card_loads(filters: PartnershipFilters) -> list[Any]:
+    """Load organisation and owner with the rows (the organisation's join may be there)."""
+    organisation = (
+        contains_eager(Partnership.organisation)
+        if _needs_organisation(filters)
+        else joinedload(Partnership.organisation, innerjoin=True)
+    )
+    return [organisation, joinedload(Partnership.owner, innerjoin=True)]
 
 
 @dataclass
@@ -223,32 +248,60 @@ class BoardColumn:
     cards: list[Partnership] = field(default_factory=list)
 
 
-def board(filters: PartnershipFilters, cards_per_column: int = 25) -> list[BoardColumn]:
-    """The pipeline board: counts per state and the longest-waiting cards, in two statements."""
+def board(filters: PartnershipFilters, cards_per_column: int = 10) -> list[BoardColumn]:
+    """The pipeline board: counts per state and the longest-waiting cards, in two statements.
+
+    The counts group the (join-free unless filtered) partnerships by state; the cards are one
+    `SELECT id … WHERE state = ? ORDER BY state_entered_at, id LIMIT n` per state, UNION ALL,
+    each a range of the (workflow_name, state, state_entered_at, id) index.
+    """
     wf = definition()
     now = utcnow()
-    base = _filtered(filters, wf)
-    overdue = sa.case((_overdue_condition(wf, now), 1), else_=0)
-    counts = db.session.execute(
-        base.with_only_columns(Partnership.state, sa.func.count(), sa.func.sum(overdue)).group_by(
-            Partnership.state
-        )
-    ).all()
-    by_state = {state: (count, int(late or 0)) for state, count, late in counts}
+    # Counts per state, then per state with an SLA how many are past it: each a range of
+    # the (workflow_name, state, state_entered_at, id) index, instead of testing every row
+    # against every state's SLA.
+    counts: list[sa.Select[Any]] = [
+        _filtered(
+            filters, wf, Partnership.state, sa.func.count(), sa.literal(0, sa.Integer)
+        ).group_by(Partnership.state)
+    ]
+    for name, state in wf.states.items():
+        if state.sla_days:
+            counts.append(
+                _filtered(
+                    filters,
+                    wf,
+                    sa.literal(name, sa.String),
+                    sa.literal(0, sa.Integer),
+                    sa.func.count(),
+                ).where(
+                    Partnership.state == name,
+                    Partnership.state_entered_at <= now - dt.timedelta(days=state.sla_days + 1),
+                )
+            )
+    by_state: dict[str, tuple[int, int]] = {}
+    for name, count, late in db.session.execute(sa.union_all(*counts)):
+        total, overdue = by_state.get(name, (0, 0))
+        by_state[name] = (total + count, overdue + late)
 
-    ranked = base.with_only_columns(
-        Partnership.id.label("partnership_id"),
-        sa.func.row_number()
-        .over(
-            partition_by=Partnership.state, order_by=(Partnership.state_entered_at, Partnership.id)
-        )
-        .label("position"),
-    ).subquery()
-    card_ids = sa.select(ranked.c.partnership_id).where(ranked.c.position <= cards_per_column)
+    firsts = [
+        _filtered(filters, wf, Partnership.id)
+        .where(Partnership.state == name)
+        .order_by(Partnership.state_entered_at, Partnership.id)
+        .limit(cards_per_column)
+        .subquery()
+        .select()
+        for name in wf.states
+    ]
     cards = db.session.scalars(
         sa.select(Partnership)
-        .where(Partnership.id.in_(card_ids))
-        .options(joinedload(Partnership.organisation), joinedload(Partnership.owner))
+        .where(Partnership.id.in_(sa.union_all(*firsts)))
+        .options(
+            joinedload(Partnership.organisation, innerjoin=True).load_only(
+                Organisation.legal_name, Organisation.trading_name
+            ),
+            joinedload(Partnership.owner, innerjoin=True).load_only(User.name),
+        )
         .order_by(Partnership.state_entered_at, Partnership.id)
     ).all()
     columns = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -113,7 +114,21 @@ def bulk_move() -> Response | str:
 def board_view() -> str:
     context = _filter_context()
     columns = partnerships.board(context["filters"])  # type: ignore[arg-type]
-    return render_template("partnerships/board.html", columns=columns, now=utcnow(), **context)
+    now = utcnow()
+    # Per card the template only looks things up: translating "N days" and building the
+    # card's URL once per distinct value instead of once per card (Flask-Babel finds the
+    # translations through the context locals on every call).
+    ngettext = get_translations().ngettext
+    days = {(now - card.state_entered_at).days for column in columns for card in column.cards}
+    day_labels = {n: ngettext("%(num)d day", "%(num)d days", n) % {"num": n} for n in days}
+    return render_template(
+        "partnerships/board.html",
+        columns=columns,
+        now=now,
+        day_labels=day_labels,
+        card_url=url_for("partnerships.show", partnership_id=0).removesuffix("0"),
+        **context,
+    )
 
 
 @bp.post("/new/<int:organisation_id>")

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import User
@@ -23,6 +24,10 @@ from crm.workflow import engine
 from crm.workflow.definitions import WorkflowDef, WorkflowPack
 from crm.workflow.models import WorkflowSnapshot, WorkflowTransition
 from crm.workflow.registry import EFFECTS
+
+# Stored untranslated (as every transition label is) and translated when shown.
+MIGRATED_LABEL = "Moved to a new workflow version"
+_l("Moved to a new workflow version")  # marks MIGRATED_LABEL for the catalogues
 
 
 class WorkflowError(Exception):
@@ -135,9 +140,15 @@ def stored_definition(name: str, version: int) -> WorkflowDef:
 # and owns its transaction. Sessions bound to a Connection (the tests' outer transaction,
 # rolled back afterwards) never add to it, so a rolled-back snapshot is never taken as
 # stored. Snapshots are never deleted and an edited definition has another fingerprint,
-# hence another key, so a remembered key stays true for the life of the process.
+# hence another key, so a remembered key stays true for the life of the process (whoever
+# deletes snapshot rows, as the browser tests' clean-up does, calls forget_verified_snapshots).
 _VERIFIED_SNAPSHOTS: set[tuple[str, str, int, str]] = set()
 _PENDING_SNAPSHOTS = "crm_workflow_snapshots_pending"
+
+
+def forget_verified_snapshots() -> None:
+    """Make ensure_snapshot read the snapshots again (after their rows were deleted)."""
+    _VERIFIED_SNAPSHOTS.clear()
 
 
 def _snapshot_key(definition: WorkflowDef) -> tuple[str, str, int, str] | None:
@@ -440,7 +451,7 @@ def migrate_records(name: str, mapping: dict[str, str], from_version: int | None
                     workflow_name=name,
                     workflow_version=target.version,
                     transition="migrate",
-                    transition_label=f"Moved to workflow version {target.version}",
+                    transition_label=MIGRATED_LABEL,
                     from_state=old_state,
                     to_state=record.state,
                     actor_kind="system",

@@ -18,6 +18,7 @@ from playwright.sync_api import BrowserContext
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from crm.extensions import db
+from crm.workflow.service import forget_verified_snapshots
 from tests.browser.support import DESKTOP, PHONE, UI, Account, FormFactor, Watch
 from tests.factories import make_user
 
@@ -90,6 +91,7 @@ def _empty_tables_afterwards(request: pytest.FixtureRequest, app: Flask) -> Iter
             tables = [t for t in db.metadata.sorted_tables if t.name in existing]
             for table in reversed(tables):
                 conn.execute(table.delete())
+        forget_verified_snapshots()  # their rows are gone with the rest
         with db.engine.connect() as conn:
             left = {
                 t.name: n

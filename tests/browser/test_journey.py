@@ -113,7 +113,7 @@ def test_register_contact_call_and_find_again(ui: UI, officer: Account, neighbou
     organisation_results = page.locator("#organisation-results .list-group-item")
     expect(organisation_results).to_have_count(1)
     expect(organisation_results.get_by_role("link", name=LEGAL_NAME)).to_be_visible()
-    expect(organisation_results).to_contain_text(f"{CITY}, DE · 1 contact")
+    expect(organisation_results).to_contain_text(f"{CITY}, Germany · 1 contact")
     contact_results = page.locator("#contact-results .list-group-item")
     expect(contact_results).to_have_count(1)
     expect(contact_results.get_by_role("link", name=f"{FIRST_NAME} {LAST_NAME}")).to_be_visible()

@@ -207,7 +207,7 @@ def test_migrate_moves_records_to_the_new_version(app, on_version_1):
         moved.comment,
     ) == (
         "migrate",
-        "Moved to workflow version 2",
+        "Moved to a new workflow version",
         "dormant",
         "paused",
         2,
