@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,11 +63,23 @@ def endpoint_with(endpoint: str, **changes: Any) -> str:
     return url_for(endpoint, **args)
 
 
+def _id_name_pairs(records: Iterable[Any]) -> list[tuple[Any, Any]]:
+    """(id, name) pairs for a select, e.g. of users."""
+    return [(record.id, record.name) for record in records]
+
+
+def _self_pairs(values: Iterable[Any]) -> list[tuple[Any, Any]]:
+    """(value, value) pairs for a select whose options show their own value."""
+    return [(value, value) for value in values]
+
+
 def install_formatting(app: Flask) -> None:
     """Register filters and globals used by every template."""
     app.jinja_env.filters["localtime"] = _localtime
     app.jinja_env.filters["localdate"] = _localdate
     app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.filters["id_name_pairs"] = _id_name_pairs
+    app.jinja_env.filters["self_pairs"] = _self_pairs
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["endpoint_with"] = endpoint_with
