@@ -373,7 +373,11 @@ class TimerRun:
 
 
 def fire_due_timers(now: dt.datetime | None = None, limit: int = 1000) -> TimerRun:
-    """Fire every `system` transition whose timer has run out and whose guards hold."""
+    """Fire every `system` transition whose timer has run out and whose guards hold.
+
+    Due records are read `limit` at a time, walking the ids forward, so that records whose
+    guards keep failing (and so stay due) cannot hide the ones after them.
+    """
     now = now or utcnow()
     run = TimerRun()
     for definition in current_pack().definitions.values():
@@ -384,24 +388,30 @@ def fire_due_timers(now: dt.datetime | None = None, limit: int = 1000) -> TimerR
             assert transition.timer is not None
             cutoff = now - dt.timedelta(days=transition.timer.after_days)
             model = adapter.model
-            due = db.session.scalars(
-                sa.select(model)
-                .where(
-                    model.workflow_name == definition.name,
-                    model.workflow_version == definition.version,
-                    model.state == state,
-                    model.state_entered_at <= cutoff,
-                )
-                .order_by(model.id)
-                .limit(limit)
-            ).all()
-            for record in due:
-                try:
-                    fire(record, transition.name, party="system", now=now)
-                except WorkflowError:
-                    run.skipped += 1
-                else:
-                    run.fired += 1
+            after_id = 0
+            while True:
+                due = db.session.scalars(
+                    sa.select(model)
+                    .where(
+                        model.workflow_name == definition.name,
+                        model.workflow_version == definition.version,
+                        model.state == state,
+                        model.state_entered_at <= cutoff,
+                        model.id > after_id,
+                    )
+                    .order_by(model.id)
+                    .limit(limit)
+                ).all()
+                if not due:
+                    break
+                after_id = due[-1].id
+                for record in due:
+                    try:
+                        fire(record, transition.name, party="system", now=now)
+                    except WorkflowError:
+                        run.skipped += 1
+                    else:
+                        run.fired += 1
     return run
 
 
