@@ -104,6 +104,7 @@ class ReminderRun:
     reminded: int = 0
     skipped_inactive: int = 0
     batches: int = 0
+    failed: int = 0
 
 
 def send_due_reminders(
@@ -113,13 +114,63 @@ def send_due_reminders(
     now = now or utcnow()
     run = ReminderRun()
     while True:
-        claimed = _remind_batch(now, batch_size, run)
-        db.session.commit()
+        counted = (run.reminded, run.skipped_inactive)
+        try:
+            claimed = _remind_batch(now, batch_size, run)
+            db.session.commit()
+        except Exception:
+            run.reminded, run.skipped_inactive = counted  # that batch was rolled back
+            # One follow-up that cannot be rendered must not block every reminder after it,
+            # minute after minute: find it by going one at a time, and set it aside.
+            db.session.rollback()
+            log.exception("a reminder batch failed; retrying one follow-up at a time")
+            claimed = _remind_one_by_one(now, batch_size, run)
         if claimed:
             run.batches += 1
         # A short batch means every other due row is taken (locked by another scheduler).
         if claimed < batch_size:
             return run
+
+
+def _remind_one_by_one(now: dt.datetime, count: int, run: ReminderRun) -> int:
+    """Queue up to `count` reminders singly; a follow-up that fails is marked and logged."""
+    done = 0
+    while done < count:
+        counted = (run.reminded, run.skipped_inactive)
+        try:
+            claimed = _remind_batch(now, 1, run)
+            db.session.commit()
+        except Exception:
+            run.reminded, run.skipped_inactive = counted
+            db.session.rollback()
+            failing = db.session.scalar(_due_ids(now).limit(1))
+            if failing is None:
+                return done
+            log.exception("the reminder of follow-up %s could not be queued; skipped", failing)
+            db.session.execute(
+                sa.update(FollowUp).where(FollowUp.id == failing).values(reminder_sent_at=now)
+            )
+            db.session.commit()
+            run.failed += 1
+            claimed = 1
+        if not claimed:
+            return done
+        done += claimed
+    return done
+
+
+def _due_ids(now: dt.datetime) -> sa.Select[int]:
+    """Ids of open follow-ups due and not yet reminded, oldest first, rows locked."""
+    return (
+        sa.select(FollowUp.id)
+        .where(
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.reminder_sent_at.is_(None),
+            FollowUp.due_at <= now,
+        )
+        .order_by(FollowUp.due_at, FollowUp.id)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
