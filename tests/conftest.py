@@ -96,8 +96,12 @@ def _push_request_context() -> None:
 
 @pytest.fixture(autouse=True)
 def _db_transaction(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
-    """Run the test inside a transaction that is rolled back afterwards."""
-    if request.node.get_closest_marker("browser"):
+    """Run the test inside a transaction that is rolled back afterwards.
+
+    Tests marked `browser` or `committed` (threads and processes that must see each other's
+    commits) run outside it; `committed` ones use `empty_database` to clean up.
+    """
+    if request.node.get_closest_marker("browser") or request.node.get_closest_marker("committed"):
         yield
         return
     with app.app_context():
@@ -114,6 +118,23 @@ def _db_transaction(request: pytest.FixtureRequest, app: Flask) -> Iterator[None
             db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def empty_database(app: Flask) -> Iterator[None]:
+    """For committed tests: start on an empty database and delete every row afterwards."""
+    from tests.database import delete_every_row, rows_per_table
+
+    with app.app_context():
+        before = rows_per_table()
+    assert not before, f"committed test needs an empty database, found {before}"
+    try:
+        yield
+    finally:
+        with app.app_context():
+            delete_every_row()
+            left = rows_per_table()
+        assert not left, f"rows left after the committed test: {left}"
 
 
 @pytest.fixture

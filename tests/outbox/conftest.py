@@ -22,22 +22,6 @@ from tests.core.fixtures import (  # noqa: F401
 from tests.outbox.mailserver import MailServer
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "committed: commits for real outside the rolled-back transaction"
-    )
-
-
-@pytest.fixture(autouse=True)
-def _db_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The rolled-back transaction of tests/conftest.py, except for committed tests."""
-    if request.node.get_closest_marker("committed"):
-        yield
-        return
-    request.getfixturevalue("_db_transaction")
-    yield
-
-
 @pytest.fixture
 def mail_server() -> Iterator[MailServer]:
     """A running SMTP server on loopback."""
@@ -56,20 +40,3 @@ def smtp(app: Flask, mail_server: MailServer, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(app.config, "CRM_SMTP_TIMEOUT", 5)
     monkeypatch.setitem(app.config, "CRM_MAIL_FROM", "Partnership CRM <crm@school.test>")
     return mail_server
-
-
-@pytest.fixture
-def empty_database(app: Flask) -> Iterator[None]:
-    """For committed tests: start on an empty database and delete every row afterwards."""
-    from tests.workflow.support import delete_every_row, rows_per_table
-
-    with app.app_context():
-        before = rows_per_table()
-    assert not before, f"committed test needs an empty database, found {before}"
-    try:
-        yield
-    finally:
-        with app.app_context():
-            delete_every_row()
-            left = rows_per_table()
-        assert not left, f"rows left after the committed test: {left}"

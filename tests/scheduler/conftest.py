@@ -11,7 +11,7 @@ outside that transaction, on an empty database that they leave empty.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,45 +23,12 @@ from tests.core.fixtures import _cheap_password_hashing, _close_pooled_connectio
 from tests.factories import make_user
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "committed: commits for real outside the rolled-back transaction"
-    )
-
-
-@pytest.fixture(autouse=True)
-def _db_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The rolled-back transaction of tests/conftest.py, except for committed tests."""
-    if request.node.get_closest_marker("committed"):
-        yield
-        return
-    request.getfixturevalue("_db_transaction")
-    yield
-
-
 @pytest.fixture(autouse=True)
 def _fixed_settings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """The settings these tests assume, whatever the environment says."""
     monkeypatch.setitem(app.config, "CRM_DIGEST_HOUR", 7)
     monkeypatch.setitem(app.config, "CRM_BASE_URL", "https://crm.example.test")
     monkeypatch.setitem(app.config, "CRM_SMTP_URL", "")
-
-
-@pytest.fixture
-def empty_database(app: Flask) -> Iterator[None]:
-    """For committed tests: start on an empty database and delete every row afterwards."""
-    from tests.workflow.support import delete_every_row, rows_per_table
-
-    with app.app_context():
-        before = rows_per_table()
-    assert not before, f"committed test needs an empty database, found {before}"
-    try:
-        yield
-    finally:
-        with app.app_context():
-            delete_every_row()
-            left = rows_per_table()
-        assert not left, f"rows left after the committed test: {left}"
 
 
 @pytest.fixture

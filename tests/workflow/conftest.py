@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 
 from crm.workflow import service
 from tests.core.fixtures import (  # noqa: F401
@@ -27,15 +26,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "pure: runs without database and without application context"
     )
-    config.addinivalue_line(
-        "markers", "committed: commits for real outside the rolled-back transaction"
-    )
 
 
 @pytest.fixture(autouse=True)
 def _db_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The rolled-back transaction of tests/conftest.py, except for pure and committed tests."""
-    if request.node.get_closest_marker("pure") or request.node.get_closest_marker("committed"):
+    """The rolled-back transaction of tests/conftest.py, except for pure tests (and committed
+    ones, which tests/conftest.py already leaves out)."""
+    if request.node.get_closest_marker("pure"):
         yield
         return
     request.getfixturevalue("_db_transaction")
@@ -46,20 +43,3 @@ def _db_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 def _fresh_snapshot_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stored definitions are cached by (name, version); tests store different ones."""
     monkeypatch.setattr(service, "_snapshot_cache", {})
-
-
-@pytest.fixture
-def empty_database(app: Flask) -> Iterator[None]:
-    """For committed tests: start on an empty database and delete every row afterwards."""
-    from tests.workflow.support import delete_every_row, rows_per_table
-
-    with app.app_context():
-        before = rows_per_table()
-    assert not before, f"committed test needs an empty database, found {before}"
-    try:
-        yield
-    finally:
-        with app.app_context():
-            delete_every_row()
-            left = rows_per_table()
-        assert not left, f"rows left after the committed test: {left}"

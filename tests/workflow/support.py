@@ -126,29 +126,8 @@ def state_in_database(partnership: Partnership) -> tuple[str, int, dt.datetime]:
     return row.state, row.lock_version, row.state_entered_at
 
 
-# --- committed tests -----------------------------------------------------------------------
-
-
-def _tables(conn: sa.Connection) -> list[sa.Table]:
-    existing = set(sa.inspect(conn).get_table_names())
-    return [t for t in db.metadata.sorted_tables if t.name in existing]
-
-
-def rows_per_table() -> dict[str, int]:
-    """Tables that hold rows, with their counts (needs an application context)."""
-    with db.engine.connect() as conn:
-        return {
-            t.name: n
-            for t in _tables(conn)
-            if (n := conn.scalar(sa.select(sa.func.count()).select_from(t)))
-        }
-
-
-def delete_every_row() -> None:
-    """Empty every table (needs an application context)."""
-    with db.engine.begin() as conn:
-        for table in reversed(_tables(conn)):
-            conn.execute(table.delete())
+# Whole-database helpers live in tests/database.py (shared with other committed tests).
+from tests.database import delete_every_row, rows_per_table  # noqa: E402, F401
 
 
 def at(days_ago: float, now: dt.datetime | None = None) -> dt.datetime:
