@@ -21,6 +21,7 @@ from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.service import ListedFollowUp, listed_rows, listing
 from crm.partnerships.models import Partnership
+from crm.partnerships.service import overdue_condition
 from crm.workflow import engine
 from crm.workflow.service import current_pack
 
@@ -106,15 +107,7 @@ def _past_sla(now: dt.datetime) -> tuple[str, sa.ColumnElement[bool]]:
     As engine.sla_status counts: late once the whole days in the stage exceed the SLA.
     """
     wf = current_pack().for_record("partnership")
-    clauses = [
-        sa.and_(
-            Partnership.state == name,
-            Partnership.state_entered_at <= now - dt.timedelta(days=state.sla_days + 1),
-        )
-        for name, state in wf.states.items()
-        if state.sla_days and not state.terminal
-    ]
-    return wf.name, sa.or_(*clauses) if clauses else sa.false()
+    return wf.name, overdue_condition(wf, now)
 
 
 def late_partnerships(owner: User, now: dt.datetime) -> list[LateRecord]:

@@ -192,22 +192,27 @@ def _filtered(filters: PartnershipFilters, wf: WorkflowDef, *columns: Any) -> sa
         states = [s for s, d in wf.states.items() if d.waiting_on == filters.waiting_on]
         query = query.where(Partnership.state.in_(states))
     if filters.overdue_only:
-        query = query.where(_overdue_condition(wf, utcnow()))
+        query = query.where(overdue_condition(wf, utcnow()))
     return query
 
 
-def _overdue_condition(wf: WorkflowDef, now: dt.datetime) -> sa.ColumnElement[bool]:
-    """Records past their state's SLA, as one SQL condition.
+def past_sla_in(name: str, sla_days: int, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """Partnerships in state `name` past its SLA.
 
     As engine.sla_status counts: overdue once the whole days in the state exceed the SLA.
     """
+    return sa.and_(
+        Partnership.state == name,
+        Partnership.state_entered_at <= now - dt.timedelta(days=sla_days + 1),
+    )
+
+
+def overdue_condition(wf: WorkflowDef, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """Partnerships past their state's SLA, as one SQL condition."""
     clauses = [
-        sa.and_(
-            Partnership.state == name,
-            Partnership.state_entered_at <= now - dt.timedelta(days=s.sla_days + 1),
-        )
+        past_sla_in(name, s.sla_days, now)
         for name, s in wf.states.items()
-        if s.sla_days
+        if s.sla_days and not s.terminal
     ]
     return sa.or_(*clauses) if clauses else sa.false()
 
@@ -274,10 +279,7 @@ def board(filters: PartnershipFilters, cards_per_column: int = 10) -> list[Board
                     sa.literal(name, sa.String),
                     sa.literal(0, sa.Integer),
                     sa.func.count(),
-                ).where(
-                    Partnership.state == name,
-                    Partnership.state_entered_at <= now - dt.timedelta(days=state.sla_days + 1),
-                )
+                ).where(past_sla_in(name, state.sla_days, now))
             )
     by_state: dict[str, tuple[int, int]] = {}
     for name, count, late in db.session.execute(sa.union_all(*counts)):
