@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from crm.extensions import db
 from crm.followups.agenda import LateRecord, MyDay, my_day
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.service import RECORD_ENDPOINTS, ListedFollowUp, Record, listed_rows, listing
-from crm.outbox.service import absolute_url, queue_email
+from crm.outbox.service import absolute_url, email_row, queue_email, queue_emails
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,15 @@ def local_date(value: dt.date) -> str:
 
 def zone_label(zone: ZoneInfo) -> str:
     """The time zone as people name it (e.g. "Belgium Time"), in the current locale."""
-    return get_timezone_location(zone, locale=_locale())
+    if not zone.key:  # a zone read from a file has no name to cache it by
+        return get_timezone_location(zone, locale=_locale())
+    return _zone_label(zone.key, str(_locale()))
+
+
+@functools.lru_cache(maxsize=256)
+def _zone_label(zone: str, locale: str) -> str:
+    # The same few zones and languages for thousands of reminders: look each pair up once.
+    return str(get_timezone_location(ZoneInfo(zone), locale=Locale.parse(locale)))
 
 
 def record_url(record: Record) -> str | None:
@@ -194,16 +203,19 @@ def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
     by_language: dict[str, list[int]] = {}
     for follow_up_id, language in claimed:
         by_language.setdefault(language, []).append(follow_up_id)
+    emails: list[dict[str, Any]] = []
     for language, ids in sorted(by_language.items()):
         # Loaded in the recipients' language: record names such as "Partnership with …" are
         # translated as they are read.
         with force_locale(babel_locale(language)):
             for listed in listed_rows(listing().where(FollowUp.id.in_(ids)).order_by(FollowUp.id)):
                 if listed.follow_up.assignee.is_active_account:
-                    _queue_reminder(listed)
+                    emails.append(_reminder_email(listed))
                     run.reminded += 1
                 else:
                     run.skipped_inactive += 1  # claimed all the same: nobody reads that mailbox
+    # One INSERT for the batch's e-mails, in the transaction that claims their follow-ups.
+    queue_emails(emails)
     db.session.execute(
         sa.update(FollowUp)
         .where(FollowUp.id.in_([follow_up_id for follow_up_id, _language in claimed]))
@@ -213,12 +225,16 @@ def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
     return len(claimed)
 
 
-def _queue_reminder(listed: ListedFollowUp) -> None:
-    """Queue the reminder of one follow-up; call it inside the assignee's `force_locale`."""
+def _reminder_email(listed: ListedFollowUp) -> dict[str, Any]:
+    """The outbox row of one follow-up's reminder; call it inside the assignee's `force_locale`.
+
+    Its bodies are written at delivery, from values already in the assignee's language and
+    time zone (plain strings): a batch of thousands costs a subject line each.
+    """
     follow_up, record = listed.follow_up, listed.record
     user = follow_up.assignee
     zone = user_zone(user.timezone)
-    queue_email(
+    return email_row(
         kind="followup_reminder",
         to_email=user.email,
         to_name=user.name,
@@ -235,7 +251,7 @@ def _queue_reminder(listed: ListedFollowUp) -> None:
         record_id=follow_up.id,
         organisation_id=follow_up.organisation_id,
         user_id=user.id,
-        flush=False,  # the batch's UPDATE below flushes all its messages in one INSERT
+        defer_bodies=True,
     )
 
 
@@ -343,6 +359,8 @@ def _queue_digest(user_id: int, local_now: dt.datetime, now: dt.datetime) -> boo
         sections = digest_sections(my_day(user, now), zone)
         if not sections:
             return False
+        # Rendered whole, not deferred: its sections are objects (not JSON), and it is one
+        # e-mail per officer a day.
         queue_email(
             kind="daily_digest",
             to_email=user.email,

@@ -6,6 +6,11 @@ each message is sent and its outcome committed on its own. A process killed mid-
 nothing: unsent claimed messages are due again once their claim runs out, and sent ones are
 never sent again. Without CRM_SMTP_URL, messages go to the development mailbox (no network).
 
+Messages queued with deferred bodies (crm.outbox.service.email_row) are written just before
+they are sent, and the bodies are stored with the outcome, so that what was sent is what is
+kept. One that cannot be written (a template error) fails for good, keeping its values for a
+resend once the template is fixed; the others go on.
+
 Logs carry message ids, counts and error codes only: no addresses, bodies or links.
 """
 
@@ -19,7 +24,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -33,7 +38,7 @@ from flask import current_app
 from crm.db import utcnow
 from crm.extensions import db
 from crm.outbox.models import OutboxMessage, OutboxStatus
-from crm.outbox.service import single_line
+from crm.outbox.service import render_bodies, single_line
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +110,17 @@ class ServerUnavailable(DeliveryFailure):
 @dataclass(frozen=True)
 class _Outgoing:
     id: int
+    kind: str
+    language: str
     to_email: str
     to_name: str
     subject: str
     body_text: str
     body_html: str
+    template_values: dict[str, Any] | None
     message_id: str
     attempts: int
+    written_now: bool = False  # bodies rendered by this run: stored with the outcome
 
 
 # --- the job -------------------------------------------------------------------------------
@@ -137,6 +146,7 @@ def deliver_outbox(now: dt.datetime | None = None, limit: int = 200) -> Delivery
                 break
             moment = now + dt.timedelta(seconds=elapsed)
             try:
+                item = batch[index] = _written(item)
                 postman.send(_email(item, config["CRM_MAIL_FROM"], moment), item.to_email)
             except ServerUnavailable as exc:
                 # Nothing else can go now: every remaining message waits its backoff.
@@ -193,11 +203,14 @@ def _claim(now: dt.datetime, limit: int) -> list[_Outgoing]:
         rows = db.session.execute(
             sa.select(
                 OutboxMessage.id,
+                OutboxMessage.kind,
+                OutboxMessage.language,
                 OutboxMessage.to_email,
                 OutboxMessage.to_name,
                 OutboxMessage.subject,
                 OutboxMessage.body_text,
                 OutboxMessage.body_html,
+                OutboxMessage.template_values,
                 OutboxMessage.message_id,
                 OutboxMessage.attempts,
             )
@@ -209,10 +222,30 @@ def _claim(now: dt.datetime, limit: int) -> list[_Outgoing]:
     return batch
 
 
-def _update(message_id: int, **values: Any) -> None:
+def _written(item: _Outgoing) -> _Outgoing:
+    """The message with its bodies: as stored, or written now from its template values."""
+    if item.template_values is None:
+        return item
+    try:
+        text, html = render_bodies(
+            item.kind, item.language, item.to_name, item.subject, item.template_values
+        )
+    except Exception as exc:
+        # A template that cannot be written now will not be later: fail this message only.
+        log.exception("outbox message %d could not be written", item.id)
+        raise DeliveryFailure(
+            "The e-mail could not be written (template error)", "template", permanent=True
+        ) from exc
+    return replace(item, body_text=text, body_html=html, written_now=True)
+
+
+def _update(item: _Outgoing, **values: Any) -> None:
+    if item.written_now:
+        # What was (or will be) sent is kept; it is no longer written from the values.
+        values.update(body_text=item.body_text, body_html=item.body_html, template_values=None)
     db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(OutboxMessage.id == item.id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -220,7 +253,7 @@ def _update(message_id: int, **values: Any) -> None:
 
 def _record_sent(item: _Outgoing, moment: dt.datetime) -> None:
     _update(
-        item.id,
+        item,
         status=OutboxStatus.SENT,
         sent_at=moment,
         attempts=item.attempts + 1,
@@ -245,7 +278,7 @@ def _record_failure(
     attempts = item.attempts + 1
     if failure.permanent or attempts >= max_attempts:
         _update(
-            item.id,
+            item,
             status=OutboxStatus.FAILED,
             attempts=attempts,
             claimed_until=None,
@@ -259,7 +292,7 @@ def _record_failure(
     # A little jitter, so that messages failed together do not all come back together.
     delay = backoff(attempts) * random.uniform(1.0, 1.1)
     _update(
-        item.id,
+        item,
         attempts=attempts,
         next_attempt_at=moment + delay,
         claimed_until=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,7 +23,7 @@ class OutboxStatus(enum.StrEnum):
 
 
 class OutboxMessage(db.Model):  # type: ignore[name-defined]
-    """One e-mail, rendered in the recipient's language when queued, delivered later."""
+    """One e-mail in the recipient's language, queued for delivery (see crm.outbox.service)."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -39,6 +40,9 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(sa.String(300))
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    # Values to render the bodies with at delivery; NULL once the bodies are rendered (kept
+    # on a message that failed because its template could not be rendered).
+    template_values: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus), default=OutboxStatus.PENDING
     )

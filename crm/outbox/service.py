@@ -1,28 +1,36 @@
 """Queueing e-mails in the caller's transaction, resending them, and reading them back.
 
-Every e-mail is rendered when it is queued, in the recipient's language, from three templates
-in `templates/emails/`: `{kind}.subject.txt`, `{kind}.txt` and `{kind}.html` (which extends
-`emails/_layout.html`). The templates receive the caller's `context` plus `recipient_name`
-and `absolute_url(endpoint, **values)` for links, which must be absolute in an e-mail.
-Delivery is the scheduler's job (crm.outbox.jobs.deliver_outbox).
+An e-mail is written in the recipient's language from three templates in `templates/emails/`:
+`{kind}.subject.txt`, `{kind}.txt` and `{kind}.html` (which extends `emails/_layout.html`).
+The templates receive the caller's `context` plus `recipient_name` and
+`absolute_url(endpoint, **values)` for links, which must be absolute in an e-mail.
+
+Most e-mails are rendered whole when they are queued. Bulk jobs (the follow-up reminders)
+queue theirs with deferred bodies (`email_row`, `queue_emails`): only the subject is rendered
+then (lists show it), and the context is stored with the message as `template_values`; the
+deliverer writes the bodies just before sending and keeps what it sent
+(crm.outbox.jobs.deliver_outbox). Pages that show a message still waiting to be written
+render its bodies on the fly (`bodies`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
-import unicodedata
+from contextlib import AbstractContextManager
 from email.utils import make_msgid, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import Map, MapAdapter
 
 from crm.auth.models import User
 from crm.db import utcnow
@@ -48,11 +56,19 @@ class OutboxError(ValueError):
 
 def absolute_url(endpoint: str, **values: Any) -> str:
     """An absolute link for an e-mail, built on CRM_BASE_URL (no request needed)."""
-    base = urlsplit(current_app.config["CRM_BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
-    )
+    adapter = _link_builder(current_app.url_map, current_app.config["CRM_BASE_URL"])
     return adapter.build(endpoint, values, force_external=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _link_builder(url_map: Map, base_url: str) -> MapAdapter:
+    # Binding the map costs more than building a link, and jobs build thousands.
+    base = urlsplit(base_url)
+    return url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+
+
+# Unicode's control characters (category Cc) and the line and paragraph separators (Zl, Zp).
+_NOT_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def single_line(value: str) -> str:
@@ -60,8 +76,7 @@ def single_line(value: str) -> str:
 
     A line break in a subject or a name could otherwise start a new header.
     """
-    cleaned = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in value)
-    return " ".join(cleaned.split())
+    return " ".join(_NOT_ON_ONE_LINE.sub(" ", value).split())
 
 
 def queue_email(
@@ -76,43 +91,184 @@ def queue_email(
     organisation_id: int | None = None,
     user_id: int | None = None,
     flush: bool = True,
+    defer_bodies: bool = False,
 ) -> OutboxMessage:
     """Render an e-mail in the recipient's language and store it for delivery (flush only).
 
-    Jobs that queue many messages pass `flush=False` and flush once per batch, so that the
-    rows go to the database in one multi-row INSERT.
+    `flush=False` leaves the INSERT to the session's next flush. For `defer_bodies` see
+    `email_row`; jobs that queue thousands of e-mails use `email_row` and `queue_emails`.
     """
-    language = _email_language(language)
-    name = single_line(to_name)[:200]
-    values = {**context, "recipient_name": name, "absolute_url": absolute_url}
-    # English means British formats, as on the pages (see select_locale in crm/__init__.py).
-    with force_locale("en_GB" if language == "en" else language):
-        values.update(_gettext_callables())
-        subject = single_line(render_template(f"emails/{kind}.subject.txt", **values))[:300]
-        body_text = render_template(f"emails/{kind}.txt", **values)
-        body_html = render_template(f"emails/{kind}.html", subject=subject, **values)
     message = OutboxMessage(
-        kind=kind,
-        language=language,
-        to_email=to_email.strip(),
-        to_name=name,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=utcnow(),
-        last_error="",
-        message_id=new_message_id(),
-        record_type=record_type,
-        record_id=record_id,
-        organisation_id=organisation_id,
-        user_id=user_id,
+        **email_row(
+            kind=kind,
+            to_email=to_email,
+            to_name=to_name,
+            language=language,
+            context=context,
+            record_type=record_type,
+            record_id=record_id,
+            organisation_id=organisation_id,
+            user_id=user_id,
+            defer_bodies=defer_bodies,
+        )
     )
     db.session.add(message)
     if flush:
         db.session.flush()
     return message
+
+
+def email_row(
+    *,
+    kind: str,
+    to_email: str,
+    to_name: str = "",
+    language: str = "en",
+    context: dict[str, Any],
+    record_type: str | None = None,
+    record_id: int | None = None,
+    organisation_id: int | None = None,
+    user_id: int | None = None,
+    defer_bodies: bool = False,
+) -> dict[str, Any]:
+    """The column values of a new outbox message: rendered, pending, due now; not stored.
+
+    With `defer_bodies=True` only the subject is rendered now (lists show it), the bodies at
+    delivery from `context`, which is stored as it is and must therefore hold JSON values
+    only (strings, numbers, booleans, None, and lists and dicts of them; TypeError
+    otherwise). Values are rendered as they are stored: format dates and translate names
+    before queueing.
+    """
+    language = _email_language(language)
+    name = single_line(to_name)[:200]
+    stored: dict[str, Any] | None = None
+    if defer_bodies:
+        if not _is_json(context):
+            raise TypeError(f"the context of a {kind} e-mail with deferred bodies is not JSON")
+        stored = dict(context)
+    with _in_language(language):
+        values = _template_values(context, name)
+        subject = single_line(_render(f"emails/{kind}.subject.txt", values))[:300]
+        if defer_bodies:
+            body_text = body_html = ""
+        else:
+            body_text, body_html = _render_bodies(kind, subject, values)
+    return {
+        "kind": kind,
+        "language": language,
+        "to_email": to_email.strip(),
+        "to_name": name,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "template_values": stored,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "claimed_until": None,
+        "last_error": "",
+        "sent_at": None,
+        "message_id": new_message_id(),
+        "record_type": record_type,
+        "record_id": record_id,
+        "organisation_id": organisation_id,
+        "user_id": user_id,
+    }
+
+
+def queue_emails(rows: list[dict[str, Any]]) -> None:
+    """Store new messages (from `email_row`) in one executemany INSERT; no objects, no ids.
+
+    Far cheaper than `queue_email` per message when a job queues thousands: the ORM neither
+    tracks the rows nor reads their ids back.
+    """
+    if rows:
+        db.session.execute(sa.insert(OutboxMessage), rows)
+
+
+def render_bodies(
+    kind: str, language: str, to_name: str, subject: str, values: dict[str, Any]
+) -> tuple[str, str]:
+    """The text and HTML bodies of an e-mail, written in `language` from its stored values.
+
+    The same rendering as at queue time (queue_email): a message whose bodies were deferred
+    reads exactly as if it had been rendered whole when it was queued.
+    """
+    with _in_language(language):
+        return _render_bodies(kind, subject, _template_values(values, to_name))
+
+
+def bodies(message: OutboxMessage) -> tuple[str, str]:
+    """The text and HTML bodies of a message: as stored, or written now if still deferred.
+
+    Nothing is written to the database. A message that cannot be written (a template error)
+    shows empty bodies; the deliverer records the error on the message.
+    """
+    if message.template_values is None:
+        return message.body_text, message.body_html
+    try:
+        return render_bodies(
+            message.kind,
+            message.language,
+            message.to_name,
+            message.subject,
+            message.template_values,
+        )
+    except Exception:
+        log.exception("outbox message %s could not be written (template error)", message.id)
+        return "", ""
+
+
+def _render_bodies(kind: str, subject: str, values: dict[str, Any]) -> tuple[str, str]:
+    """Both bodies; call it inside `_in_language` with values from `_template_values`."""
+    body_text = _render(f"emails/{kind}.txt", values)
+    body_html = _render(f"emails/{kind}.html", {**values, "subject": subject})
+    return body_text, body_html
+
+
+def _render(template: str, values: dict[str, Any]) -> str:
+    """One e-mail template, given `values` and the Jinja globals only.
+
+    Not Flask's render_template: its context processors add the logged-in user, on which an
+    e-mail must not depend (the same e-mail is written by a page and by the scheduler), and
+    they cost more than a subject line does.
+    """
+    return current_app.jinja_env.get_template(template).render(values)
+
+
+def _in_language(language: str) -> AbstractContextManager[None]:
+    """Flask-Babel's locale for an e-mail in `language` (an app language, see _email_language)."""
+    # English means British formats, as on the pages (see select_locale in crm/__init__.py).
+    locale = "en_GB" if language == "en" else language
+    if str(get_locale()) == locale:
+        # Jobs already work in the recipients' language (crm.followups.jobs): keep it.
+        return contextlib.nullcontext()
+    return force_locale(locale)
+
+
+def _template_values(context: dict[str, Any], name: str) -> dict[str, Any]:
+    """What the templates receive; call it inside `_in_language` (gettext binds the locale)."""
+    return {
+        **context,
+        "recipient_name": name,
+        "absolute_url": absolute_url,
+        **_gettext_callables(),
+    }
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_json(value: Any) -> bool:
+    """Whether `value` comes back from JSON as it went in (no Markup, dates or objects)."""
+    # Exact types: a Markup string would come back as a plain (escaped) one.
+    if type(value) in _JSON_SCALARS:
+        return True
+    if type(value) is list:
+        return all(_is_json(item) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _is_json(item) for key, item in value.items())
+    return False
 
 
 def _gettext_callables() -> dict[str, Any]:
@@ -124,9 +280,15 @@ def _gettext_callables() -> dict[str, Any]:
     lookup per e-mail.
     """
     from flask_babel import get_translations
+
+    return _bound_gettext(get_translations())
+
+
+@functools.lru_cache(maxsize=16)
+def _bound_gettext(translations: Any) -> dict[str, Any]:
+    # Flask-Babel keeps one catalogue object per locale: bind it once, not once per e-mail.
     from jinja2.ext import _make_new_gettext, _make_new_ngettext
 
-    translations = get_translations()
     gettext = _make_new_gettext(translations.ugettext)
     return {
         "_": gettext,
@@ -181,6 +343,8 @@ def resend(message: OutboxMessage, to_email: str | None = None, *, acting: User)
         subject=message.subject,
         body_text=message.body_text,
         body_html=message.body_html,
+        # Bodies never written (a template error at delivery) are written for the copy.
+        template_values=message.template_values,
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),

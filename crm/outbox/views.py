@@ -91,10 +91,13 @@ def index() -> str:
 @bp.get("/<int:message_id>")
 def show(message_id: int) -> str:
     message = _viewable_or_404(message_id)
+    body_text, body_html = outbox.bodies(message)
     return render_template(
         "outbox/show.html",
         message=message,
-        links=outbox.links_in(message.body_text),
+        body_text=body_text,
+        body_html=body_html,
+        links=outbox.links_in(body_text),
         resend_form=ResendForm(to_email=message.to_email),
     )
 
@@ -102,7 +105,8 @@ def show(message_id: int) -> str:
 @bp.get("/<int:message_id>/html")
 def html_body(message_id: int) -> Response:
     message = _viewable_or_404(message_id)
-    response = Response(message.body_html, mimetype="text/html")
+    _body_text, body_html = outbox.bodies(message)
+    response = Response(body_html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = HTML_BODY_POLICY
     return response
 

@@ -90,13 +90,13 @@ import sys, time
 from crm import create_app
 from crm.followups import jobs
 
-queue_email = jobs.queue_email
+email_row = jobs.email_row
 
-def slow_queue_email(**kwargs):
+def slow_email_row(**kwargs):
     time.sleep(0.01)
-    return queue_email(**kwargs)
+    return email_row(**kwargs)
 
-jobs.queue_email = slow_queue_email
+jobs.email_row = slow_email_row
 app = create_app()
 with app.app_context():
     jobs.send_due_reminders(batch_size=int(sys.argv[1]))

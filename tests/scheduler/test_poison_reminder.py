@@ -19,14 +19,14 @@ def test_one_failing_reminder_is_set_aside_and_the_rest_are_sent(ctx, monkeypatc
         for i in range(5)
     ]
     poison = follow_ups[2]
-    real_queue = jobs._queue_reminder
+    real_email = jobs._reminder_email
 
-    def queue(listed):
+    def reminder_email(listed):
         if listed.follow_up.id == poison.id:
             raise RuntimeError("cannot render this one")
-        real_queue(listed)
+        return real_email(listed)
 
-    monkeypatch.setattr(jobs, "_queue_reminder", queue)
+    monkeypatch.setattr(jobs, "_reminder_email", reminder_email)
 
     run = jobs.send_due_reminders(now, batch_size=3)
 

@@ -14,6 +14,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.jobs import send_due_reminders
 from crm.followups.models import FollowUp, FollowUpStatus
+from crm.outbox.jobs import deliver_outbox
 from crm.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import make_contact, make_organisation, make_user
 from tests.scheduler.support import make_follow_up, reminded_ids, reminders_per_follow_up
@@ -31,6 +32,12 @@ def reminders() -> list[OutboxMessage]:
             .order_by(OutboxMessage.id)
         )
     )
+
+
+def written_reminders(run_job) -> list[OutboxMessage]:
+    """The reminders once delivered (to the development mailbox), their bodies written then."""
+    run_job(deliver_outbox)
+    return reminders()
 
 
 def test_each_due_follow_up_gets_exactly_one_reminder(ctx, officer, run_job):
@@ -119,7 +126,7 @@ def test_reminder_is_in_the_assignees_language_and_time_zone(ctx, officer, run_j
     with time_machine.travel(due + HOUR, tick=False):
         run_job(send_due_reminders)
 
-    to_german, to_american = reminders()
+    to_german, to_american = written_reminders(run_job)
     assert to_german.language == "de"
     german_subject = (
         "Erste Kontaktaufnahme nachfassen und einen Termin zur Bedarfsanalyse vereinbaren"
@@ -155,7 +162,7 @@ def test_reminder_links_to_its_record_with_an_absolute_address(ctx, officer, run
     )
     run_job(send_due_reminders)
 
-    (message,) = reminders()
+    (message,) = written_reminders(run_job)
     link = f"https://crm.example.test/{record_type}s/{record_id}"
     assert f"Open the record: {link}\n" in message.body_text
     assert f'href="{link}"' in message.body_html
@@ -175,7 +182,7 @@ def test_reminder_text_matches_the_snapshot(ctx, run_job):
     with time_machine.travel(dt.datetime(2025, 3, 14, 9, 0, tzinfo=dt.UTC), tick=False):
         run_job(send_due_reminders)
 
-    (message,) = reminders()
+    (message,) = written_reminders(run_job)
     text = message.body_text.replace(f"/organisations/{organisation.id}", "/organisations/ID")
     snapshot = (SNAPSHOTS / "followup_reminder.en.txt").read_text(encoding="utf-8")
     assert message.subject == "Follow-up due: Call Mrs Weber about the autumn placements"
