@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -140,7 +141,6 @@ def test_every_pack_file_validates_against_the_schema(path: Path):
 @pytest.mark.pure
 @pytest.mark.parametrize("path", PACK_FILES, ids=lambda p: p.name)
 def test_every_pack_file_validates_with_jsonschema(path: Path):
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed")
     schema = json.loads(PUBLISHED.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     errors = validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8")))
