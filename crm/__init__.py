@@ -117,9 +117,12 @@ def _register_blueprints(app: Flask) -> None:
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
     from crm.followups.views import bp as followups_bp
+    from crm.learners.views import bp as learners_bp
+    from crm.learners.views import programmes_bp
     from crm.organisations.views import bp as organisations_bp
     from crm.outbox.views import bp as outbox_bp
     from crm.partnerships.views import bp as partnerships_bp
+    from crm.placements.views import bp as placements_bp
     from crm.search.views import bp as search_bp
     from crm.workflow.views import bp as workflows_bp
 
@@ -131,6 +134,9 @@ def _register_blueprints(app: Flask) -> None:
         activities_bp,
         search_bp,
         partnerships_bp,
+        programmes_bp,
+        learners_bp,
+        placements_bp,
         workflows_bp,
         followups_bp,
         outbox_bp,

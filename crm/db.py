@@ -111,7 +111,7 @@ def configure_sqlite_engine(engine: Engine) -> None:
             name
             for (name,) in cursor.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('organisation_search', 'contact_search')"
+                "AND name IN ('organisation_search', 'contact_search', 'learner_search')"
             )
         )
         cursor.close()

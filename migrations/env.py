@@ -77,7 +77,7 @@ def render_item(type_, obj, autogen_context):
 
 
 # SQLite's FTS5 search tables (and their shadow tables) are made by hand in the migrations.
-SEARCH_TABLE_PREFIXES = ("organisation_search", "contact_search")
+SEARCH_TABLE_PREFIXES = ("organisation_search", "contact_search", "learner_search")
 
 
 def make_include_object(dialect_name):

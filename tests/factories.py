@@ -93,3 +93,120 @@ def make_activity(
     activity = log_activity(organisation, values, author)
     db.session.commit()
     return activity
+
+
+def make_programme(acting: User | None = None, **overrides: Any) -> Any:
+    """A programme with one cohort "2026/27" (Sept 2026 to July 2027) unless `cohort=None`.
+
+    Created by a new manager unless `acting` is given.
+    """
+    from crm.learners.programmes import CohortValues, ProgrammeValues, add_cohort, create_programme
+
+    n = next(_sequence)
+    acting = acting or make_user(Role.MANAGER)
+    cohort_name = overrides.pop("cohort", "2026/27")
+    values = ProgrammeValues(
+        name=overrides.pop("name", f"Programme {n}"),
+        code=overrides.pop("code", f"PRG-{n}"),
+        eqf_level=overrides.pop("eqf_level", 4),
+        sector=overrides.pop("sector", "C"),
+        **overrides,
+    )
+    programme = create_programme(values, acting)
+    if cohort_name is not None:
+        add_cohort(
+            programme,
+            CohortValues(
+                name=cohort_name, starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2027, 7, 31)
+            ),
+            acting,
+        )
+    db.session.commit()
+    return programme
+
+
+def make_cohort(programme: Any, acting: User | None = None, **overrides: Any) -> Any:
+    """A cohort (programme year) of `programme`; September to July of `year` by default."""
+    from crm.learners.programmes import CohortValues, add_cohort
+
+    year = overrides.pop("year", 2027)
+    values = CohortValues(
+        name=overrides.pop("name", f"{year}/{(year + 1) % 100:02d}"),
+        starts_on=overrides.pop("starts_on", dt.date(year, 9, 1)),
+        ends_on=overrides.pop("ends_on", dt.date(year + 1, 7, 31)),
+    )
+    cohort = add_cohort(programme, values, acting or make_user(Role.MANAGER))
+    db.session.commit()
+    return cohort
+
+
+def make_learner(officer: User, programme: Any = None, cohort: Any = None, **overrides: Any) -> Any:
+    """A learner looked after by `officer`, in `programme` (a new one unless given) and
+    `cohort` (the programme's newest unless given)."""
+    import sqlalchemy as sa
+
+    from crm.contacts.models import ConsentBasis
+    from crm.learners.models import Cohort
+    from crm.learners.service import LearnerValues, create_learner
+
+    n = next(_sequence)
+    programme = programme or make_programme()
+    if cohort is None:
+        cohort = db.session.scalars(
+            sa.select(Cohort)
+            .where(Cohort.programme_id == programme.id)
+            .order_by(Cohort.starts_on.desc())
+        ).first()
+        assert cohort is not None, "the programme has no cohort"
+    values = LearnerValues(
+        first_name=overrides.pop("first_name", f"Learner{n}"),
+        last_name=overrides.pop("last_name", f"Family{n}"),
+        email=overrides.pop("email", f"learner{n}@school.test"),
+        programme_id=programme.id,
+        cohort_id=cohort.id,
+        consent_basis=ConsentBasis(overrides.pop("consent_basis", ConsentBasis.CONTRACT)),
+        birth_date=overrides.pop("birth_date", dt.date(2005, 5, 17)),
+        **overrides,
+    )
+    learner = create_learner(values, officer)
+    db.session.commit()
+    return learner
+
+
+def make_placement(
+    learner: Any,
+    state: str | None = None,
+    entered_at: dt.datetime | None = None,
+    organisation: Organisation | None = None,
+    **fields: Any,
+) -> Any:
+    """A placement of `learner` requested by the learner's officer, then put at `organisation`
+    (with its partnership, if any) and in `state` if given; other fields are set as given."""
+    from crm.partnerships.models import Partnership
+    from crm.placements.adapter import organisation_partnership
+    from crm.placements.service import PlacementValues, request_placement
+
+    officer = db.session.get(User, learner.officer_id)
+    assert officer is not None
+    placement = request_placement(
+        learner,
+        officer,
+        PlacementValues(
+            start_date=fields.pop("start_date", None),
+            end_date=fields.pop("end_date", None),
+            hours_target=fields.pop("hours_target", 0),
+        ),
+    )
+    if organisation is not None:
+        placement.organisation_id = organisation.id
+        placement.partnership_id = db.session.scalar(
+            organisation_partnership(organisation.id, Partnership.id)
+        )
+    if state is not None:
+        placement.state = state
+    if entered_at is not None or state is not None:
+        placement.state_entered_at = entered_at or utcnow()
+    for name, value in fields.items():
+        setattr(placement, name, value)
+    db.session.commit()
+    return placement

@@ -43,5 +43,5 @@ fi
 
 "$PYBABEL" extract -F babel.cfg "${KEYWORDS[@]}" --add-comments=TRANSLATORS: \
   -o translations/messages.pot .
-"$PYBABEL" update -i translations/messages.pot -d translations --previous
+"$PYBABEL" update -i translations/messages.pot -d translations
 "$PYBABEL" compile --statistics -d translations

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, request
-from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, to_user_timezone
 from flask_babel import gettext as _
 
 from crm.core.locales import country_name, language_name, ui_language_choices
@@ -36,6 +36,13 @@ def _ago(value: dt.datetime | None) -> str:
     # Babel words the direction itself ("3 days ago", "vor 3 Tagen"): a "%s ago" template
     # cannot be made grammatical in every language.
     return format_timedelta(value - dt.datetime.now(dt.UTC), add_direction=True)
+
+
+def _number(value: Any) -> str:
+    """A number in the user's locale: 1,234.5 / 1.234,5; whole numbers without decimals."""
+    if value is None:
+        return ""
+    return format_decimal(value)
 
 
 def url_with(**changes: Any) -> str:
@@ -78,6 +85,7 @@ def install_formatting(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = _localtime
     app.jinja_env.filters["localdate"] = _localdate
     app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.filters["number"] = _number
     app.jinja_env.filters["id_name_pairs"] = _id_name_pairs
     app.jinja_env.filters["self_pairs"] = _self_pairs
     app.jinja_env.globals["get_locale"] = get_locale

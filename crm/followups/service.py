@@ -20,8 +20,10 @@ from crm.contacts.models import Contact
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
+from crm.learners.models import Learner
 from crm.organisations.models import Organisation
 from crm.partnerships.models import Partnership
+from crm.placements.models import Placement
 from crm.workflow.service import current_pack
 
 # What a record is called in a sentence ("made by partnership step: ...").
@@ -36,6 +38,7 @@ RECORD_ENDPOINTS = {
     "organisation": ("organisations.show", "organisation_id"),
     "contact": ("contacts.show", "contact_id"),
     "partnership": ("partnerships.show", "partnership_id"),
+    "placement": ("placements.show", "placement_id"),
 }
 
 
@@ -73,14 +76,25 @@ class Record:
         return None
 
 
-def record_of(obj: Organisation | Contact | Partnership) -> Record:
-    """The record behind a page's object (contacts and partnerships with their organisation)."""
+def record_of(obj: Organisation | Contact | Partnership | Placement) -> Record:
+    """The record behind a page's object (contacts, partnerships and placements loaded with
+    their organisation, placements also with their learner)."""
     if isinstance(obj, Organisation):
         return Record("organisation", obj.id, obj.id, obj.owner_id, obj.display_name)
     if isinstance(obj, Contact):
         org = obj.organisation
         return Record(
             "contact", obj.id, org.id, org.owner_id, obj.full_name, org.display_name, obj.id
+        )
+    if isinstance(obj, Placement):
+        org_name = obj.organisation.display_name if obj.organisation else ""
+        return Record(
+            "placement",
+            obj.id,
+            obj.organisation_id,
+            obj.officer_id,
+            _("Placement of %(name)s", name=obj.learner.name),
+            org_name,
         )
     org = obj.organisation
     return Record(
@@ -103,6 +117,14 @@ def find_record(record_type: str, record_id: int) -> Record | None:
         "partnership": sa.select(Partnership)
         .where(Partnership.id == record_id)
         .options(joinedload(Partnership.organisation, innerjoin=True)),
+        "placement": sa.select(Placement)
+        .where(Placement.id == record_id)
+        .options(
+            joinedload(Placement.learner, innerjoin=True).load_only(
+                Learner.first_name, Learner.last_name
+            ),
+            joinedload(Placement.organisation),
+        ),
     }
     if record_type not in options:
         return None

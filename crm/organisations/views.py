@@ -22,6 +22,7 @@ from crm.organisations.models import Organisation
 from crm.outbox.forms import ResendForm
 from crm.outbox.service import messages_for_organisation
 from crm.partnerships.service import is_open, partnerships_of
+from crm.placements.service import placements_of_organisation
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -129,6 +130,7 @@ def show(organisation_id: int) -> str:
         outbox_messages=messages_for_organisation(organisation.id, limit=20),
         resend_form=ResendForm(),
         partnerships=partnerships,
+        organisation_placements=placements_of_organisation(organisation.id),
         can_start_partnership=can_edit and not any(is_open(p) for p in partnerships),
         activity_form=activity_form,
         can_edit=can_edit,

@@ -91,7 +91,10 @@ def fire_related(params: RelatedParams, context: object) -> None:
 
 EmailRecipient = Literal["owner", "actor", "focal_person", "decision_maker", "workplace_supervisor"]
 # Where a record's page is, for the link in e-mails (later record types add theirs).
-RECORD_PAGES = {"partnership": ("partnerships.show", "partnership_id")}
+RECORD_PAGES = {
+    "partnership": ("partnerships.show", "partnership_id"),
+    "placement": ("placements.show", "placement_id"),
+}
 
 
 class EmailParams(_Params):

@@ -175,22 +175,29 @@ def ensure_snapshot(definition: WorkflowDef) -> None:
     key = _snapshot_key(definition)
     if key is not None and key in _VERIFIED_SNAPSHOTS:
         return
-    snapshot = db.session.scalar(
-        sa.select(WorkflowSnapshot).where(
-            WorkflowSnapshot.workflow_name == definition.name,
-            WorkflowSnapshot.version == definition.version,
-        )
+    query = sa.select(WorkflowSnapshot).where(
+        WorkflowSnapshot.workflow_name == definition.name,
+        WorkflowSnapshot.version == definition.version,
     )
+    snapshot = db.session.scalar(query)
     if snapshot is None:
-        db.session.add(
-            WorkflowSnapshot(
-                workflow_name=definition.name,
-                version=definition.version,
-                fingerprint=definition.fingerprint,
-                definition=definition.model_dump(mode="json", by_alias=True),
-            )
-        )
-    elif snapshot.fingerprint != definition.fingerprint:
+        # Two first records on a new version may be created at the same moment: the loser of
+        # the unique key waits for the winner's commit, then reads the snapshot it stored.
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    WorkflowSnapshot(
+                        workflow_name=definition.name,
+                        version=definition.version,
+                        fingerprint=definition.fingerprint,
+                        definition=definition.model_dump(mode="json", by_alias=True),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            snapshot = db.session.scalar(query)
+            if snapshot is None:
+                raise
+    if snapshot is not None and snapshot.fingerprint != definition.fingerprint:
         raise DefinitionChanged(
             [
                 f"workflows/{definition.name}.yaml changed but is still version "
@@ -317,6 +324,12 @@ def fire(
             context = EffectContext(
                 record, adapter, definition, transition, user, now, comment, entry.from_state
             )
+            # An adapter may keep its record type's own fields in step with the move (e.g. a
+            # cancelled placement releases its period), before the effects and in the same
+            # savepoint. Optional: `entered_state(context)` on the adapter.
+            entered_state = getattr(adapter, "entered_state", None)
+            if entered_state is not None:
+                entered_state(context)
             for call in transition.effects:
                 spec = EFFECTS[call.name]
                 spec.apply(spec.params.model_validate(call.params), context)

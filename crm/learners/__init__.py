@@ -1,0 +1,1 @@
+"""Programmes, their cohorts and learning outcomes, and learners."""

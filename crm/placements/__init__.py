@@ -1,0 +1,1 @@
+"""Learners' work placements at employers, on the placement workflow."""
