@@ -29,7 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "bench" / "data"
 MARKER_DIR = DATA_DIR / "markers"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/crm_bench"
-MARKER_FORMAT = 4
+MARKER_FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DataSpec:
 
     `crm generate` makes one partnership per organisation that is not archived (its
     default); `partnerships` is only used while the bench has to add them itself.
+    `placements` and `learners` are passed to `crm generate` (the demo makes its own).
     """
 
     name: str
@@ -46,6 +47,8 @@ class DataSpec:
     activities: int = 0
     partnerships: int = 0
     seed: int = 1
+    placements: int = 0
+    learners: int = 0
 
     @property
     def is_demo(self) -> bool:
@@ -53,15 +56,18 @@ class DataSpec:
 
     def label(self) -> str:
         if self.is_demo:
-            return f"demo ({self.organisations} organisations, {self.partnerships} partnerships)"
+            return f"demo ({self.organisations} organisations, partnerships, learners, placements)"
         return (
             f"{self.organisations:,} organisations, {self.contacts:,} contacts, "
-            f"{self.activities:,} activities, partnerships, seed {self.seed}"
+            f"{self.activities:,} activities, partnerships, {self.learners:,} learners, "
+            f"{self.placements:,} placements, seed {self.seed}"
         )
 
 
-SCALE = DataSpec("scale", 20_000, 60_000, 1_000_000, 20_000, seed=1)
-QUICK = DataSpec("quick", 2_000, 6_000, 100_000, 2_000, seed=1)
+SCALE = DataSpec(
+    "scale", 20_000, 60_000, 1_000_000, 20_000, seed=1, placements=200_000, learners=100_000
+)
+QUICK = DataSpec("quick", 2_000, 6_000, 100_000, 2_000, seed=1, placements=20_000, learners=10_000)
 # `crm demo` loads about 60 organisations; the bench adds partnerships to 50 of them.
 DEMO = DataSpec("demo", 60, partnerships=50)
 
@@ -182,7 +188,14 @@ def _counts(database: Database) -> dict[str, int] | None:
         with engine.connect() as conn:
             return {
                 table: int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0)
-                for table in ("organisations", "activities", "partnerships", "users")
+                for table in (
+                    "organisations",
+                    "activities",
+                    "partnerships",
+                    "users",
+                    "learners",
+                    "placements",
+                )
             }
     except sa.exc.SQLAlchemyError:
         return None
@@ -237,6 +250,8 @@ def _build(database: Database, partnerships_by: str) -> dict[str, Any]:
             f"--contacts={spec.contacts}",
             f"--activities={spec.activities}",
             f"--seed={spec.seed}",
+            f"--placements={spec.placements}",
+            f"--learners={spec.learners}",
         ]
         flask_command(database, *args)
     added = 0

@@ -8,7 +8,7 @@ from typing import Any
 
 RESULTS_START = "<!-- bench-results:start (written by python -m bench) -->"
 RESULTS_END = "<!-- bench-results:end -->"
-ORDER = ("organisations", "load", "partnerships")
+ORDER = ("organisations", "load", "partnerships", "placements")
 DATABASE_ORDER = ("sqlite", "postgresql")
 
 
@@ -66,6 +66,7 @@ def _markdown_section(item: dict[str, Any]) -> list[str]:
         ]
     scale = item["scale"]["data_set"]
     counts = scale.get("counts") or {}
+    placed = f", {counts['placements']:,} placements" if counts.get("placements") else ""
     lines = [
         f"### {item['name']} — {item['database_version']} — "
         f"{'passed' if item['passed'] else 'FAILED'}",
@@ -73,7 +74,7 @@ def _markdown_section(item: dict[str, Any]) -> list[str]:
         f'Issue "{item["issue"]}"; {item["date"]}; `{item["command"]}`; '
         f"{counts.get('organisations', scale['organisations']):,} organisations, "
         f"{counts.get('activities', scale['activities']):,} activities, "
-        f"{counts.get('partnerships', scale['partnerships']):,} partnerships "
+        f"{counts.get('partnerships', scale['partnerships']):,} partnerships{placed} "
         f"({item['machine']['cpus']} CPUs, Python {item['machine']['python']}, "
         f"load average {item['machine'].get('load_average', {}).get('before', '?')} "
         "before the run).",

@@ -3,7 +3,9 @@
 - `organisations` (issue "foundation"): list and organisation pages, server time and SQL
   statements, on the scale data set and on the 60-organisation demo data set;
 - `load` (issue "foundation"): requests per second under gunicorn + wrk, list against hello;
-- `partnerships` (issue "workflows"): board and list pages, and firing transitions.
+- `partnerships` (issue "workflows"): board and list pages, and firing transitions;
+- `placements` (issue "learners, programmes and placements"): placement list, board, a
+  learner's page and matching a learner to organisations, at 200,000 placements.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ LIST_P95_MS = 50.0
 ORGANISATION_PAGE_MEDIAN_MS = 30.0
 LOAD_RATIO = 0.04
 FIRE_MEDIAN_MS = 20.0
+MATCH_MEDIAN_MS = 100.0
 
 
 @dataclass(frozen=True)
@@ -290,5 +293,92 @@ def partnerships(target: Target, settings: Settings) -> dict[str, Any]:
     return result("partnerships", "workflows", target, settings, measurements, targets, checks)
 
 
-SUITES = {"organisations": organisations, "load": load, "partnerships": partnerships}
-ISSUES = {"organisations": "foundation", "load": "foundation", "partnerships": "workflows"}
+# --- placements -----------------------------------------------------------------------------
+
+
+def placements(target: Target, settings: Settings) -> dict[str, Any]:
+    """Placement list (first page, a stage, a learner's name), board, a learner's page and
+    matching, at scale; statements compared with the demo data set."""
+    from bench.placements import placement_pages
+
+    small = Session(target.small.url, DEMO_LOGIN)
+    try:
+        small_pages = placement_pages(small, DEMO_LOGIN[0])
+        small_counts = {name: small.statements_of(p["url"]) for name, p in small_pages.items()}
+    finally:
+        small.close()
+
+    session = Session(target.scale.url, GENERATED_LOGIN)
+    pages: dict[str, Any] = {}
+    try:
+        for name, page in placement_pages(session, GENERATED_LOGIN[0]).items():
+            print(f"    {name}: {page['url']}", flush=True)
+            measured = session.measure(page["url"], settings.warmup, settings.iterations)
+            pages[name] = {
+                "kind": page["kind"],
+                "note": page.get("note", ""),
+                **measured,
+                "statements_small": small_counts[name],
+                "small_url": small_pages[name]["url"],
+            }
+    finally:
+        session.close()
+
+    checks = []
+    for name, page in pages.items():
+        if page["kind"] == "match":
+            checks.append(
+                check(
+                    f"{name} median",
+                    page["median_ms"],
+                    f"< {MATCH_MEDIAN_MS:g} ms",
+                    page["median_ms"] < MATCH_MEDIAN_MS,
+                )
+            )
+            continue
+        checks += [
+            check(
+                f"{name} median",
+                page["median_ms"],
+                f"< {LIST_MEDIAN_MS:g} ms",
+                page["median_ms"] < LIST_MEDIAN_MS,
+            ),
+            check(
+                f"{name} p95", page["p95_ms"], f"< {LIST_P95_MS:g} ms", page["p95_ms"] < LIST_P95_MS
+            ),
+            check(
+                f"{name} statements",
+                f"{page['statements']} / {page['statements_small']}",
+                "same at scale / demo",
+                page["statements"] == page["statements_small"] and not page["statements_vary"],
+            ),
+        ]
+    targets = {
+        "page_median_ms": LIST_MEDIAN_MS,
+        "page_p95_ms": LIST_P95_MS,
+        "match_median_ms": MATCH_MEDIAN_MS,
+        "statements": "identical for the demo data set and at scale (list, board, learner)",
+    }
+    return result(
+        "placements",
+        "learners, programmes and placements",
+        target,
+        settings,
+        {"pages": pages},
+        targets,
+        checks,
+    )
+
+
+SUITES = {
+    "organisations": organisations,
+    "load": load,
+    "partnerships": partnerships,
+    "placements": placements,
+}
+ISSUES = {
+    "organisations": "foundation",
+    "load": "foundation",
+    "partnerships": "workflows",
+    "placements": "learners, programmes and placements",
+}

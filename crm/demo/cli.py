@@ -25,7 +25,8 @@ def register_data_commands(group: AppGroup) -> None:
 )
 @with_appcontext
 def demo_command(if_empty: bool) -> None:
-    """Load the demo data set: four logins and about sixty employers across Europe."""
+    """Load the demo data set: four logins, about sixty employers across Europe, and learners
+    on placements in every stage."""
     from crm.demo.demo import (
         DEMO_PASSWORD,
         DEMO_USERS,
@@ -51,7 +52,8 @@ def demo_command(if_empty: bool) -> None:
     click.echo(
         f"Loaded the demo data set: {summary.users} accounts, {summary.organisations} "
         f"organisations, {summary.contacts} contacts, {summary.activities} activities, "
-        f"{summary.tags} tags, {summary.partnerships} partnerships."
+        f"{summary.tags} tags, {summary.partnerships} partnerships, {summary.programmes} "
+        f"programmes, {summary.learners} learners, {summary.placements} placements."
     )
     click.echo(f"Log in with any of these, password {DEMO_PASSWORD!r}:")
     for user in DEMO_USERS:
@@ -68,10 +70,28 @@ def demo_command(if_empty: bool) -> None:
     default=None,
     help="Partnerships with histories [default: one per organisation that is not archived].",
 )
+@click.option(
+    "--placements",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Placements with histories [default: ten per organisation].",
+)
+@click.option(
+    "--learners",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Learners [default: one per two placements].",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @with_appcontext
 def generate_command(
-    organisations: int, contacts: int, activities: int, partnerships: int | None, seed: int
+    organisations: int,
+    contacts: int,
+    activities: int,
+    partnerships: int | None,
+    placements: int | None,
+    learners: int | None,
+    seed: int,
 ) -> None:
     """Add a large synthetic register to the database, for benchmarks."""
     from crm.demo.generate import (
@@ -80,11 +100,15 @@ def generate_command(
         generate_register,
     )
 
-    targets = ScaleTargets(organisations, contacts, activities, seed, partnerships)
+    targets = ScaleTargets(
+        organisations, contacts, activities, seed, partnerships, placements, learners
+    )
     wanted = "one per organisation" if partnerships is None else f"{partnerships:,}"
     click.echo(
         f"Generating {organisations:,} organisations, {contacts:,} contacts, "
-        f"{activities:,} activities and partnerships ({wanted}) on {db.engine.dialect.name} ..."
+        f"{activities:,} activities and partnerships ({wanted}), "
+        f"{targets.learner_count():,} learners and {targets.placement_count():,} placements "
+        f"on {db.engine.dialect.name} ..."
     )
     try:
         report = generate_register(targets, progress=click.echo)
@@ -101,7 +125,14 @@ def generate_command(
     click.echo(
         f"Added {report.partnerships:,} partnerships with {report.transitions:,} transitions "
         f"and {report.follow_ups:,} follow-ups in {report.partnership_seconds:.1f} s "
-        f"(included above); ANALYZE took {time.monotonic() - analyse_started:.1f} s."
+        f"(included above)."
+    )
+    school = report.learners
+    click.echo(
+        f"Added {school.programmes:,} programmes, {school.learners:,} learners and "
+        f"{school.placements:,} placements with {school.transitions:,} transitions and "
+        f"{school.follow_ups:,} follow-ups in {school.seconds:.1f} s (included above); "
+        f"ANALYZE took {time.monotonic() - analyse_started:.1f} s."
     )
     if report.officers_created:
         click.echo(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from crm.auth.models import Role, User
 from crm.auth.service import hash_password
+from crm.contacts.models import Contact
 from crm.contacts.service import ContactValues, create_contact
 from crm.db import utcnow
 from crm.demo.employers import ContactPlan, EmployerMaker, EmployerPlan
@@ -30,6 +31,8 @@ from crm.demo.journeys import (
     play_journey,
     scenarios,
 )
+from crm.demo.learners import demo_learner_plan
+from crm.demo.learners_load import load_learners
 from crm.demo.stories import STATE_ENTRIES
 from crm.extensions import db
 from crm.organisations.models import Organisation
@@ -38,7 +41,9 @@ from crm.organisations.service import (
     OrganisationValues,
     create_organisation,
 )
+from crm.partnerships.models import Partnership
 from crm.partnerships.service import definition as partnership_workflow
+from crm.placements.adapter import definition as placement_definition
 from crm.workflow.definitions import WorkflowDef
 
 DEMO_SEED = 2718
@@ -87,6 +92,9 @@ class DemoSummary:
     activities: int
     tags: int
     partnerships: int = 0
+    programmes: int = 0
+    learners: int = 0
+    placements: int = 0
 
 
 def demo_plan(today: dt.date, workflow: WorkflowDef | None = None) -> list[DemoEmployer]:
@@ -163,8 +171,11 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
     users = _create_users()
     manager = users[_MANAGER]
     plans = demo_plan(today)
-    contacts = activities = partnerships = 0
-    for item in plans:
+    contacts = activities = 0
+    organisations: list[Organisation] = []
+    people_of: list[list[Contact]] = []
+    partnerships: dict[int, Partnership] = {}
+    for index, item in enumerate(plans):
         organisation = _create_organisation(item.plan, users[item.owner], manager)
         created = dt.datetime.combine(
             today - dt.timedelta(days=item.created_days_ago), dt.time(8), dt.UTC
@@ -179,13 +190,37 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
             for entry in item.entries:
                 log_entry(entry, organisation, people, users, today)
         else:
-            play_journey(item.journey, item.entries, organisation, people, users, today)
-            partnerships += 1
+            partnerships[index] = play_journey(
+                item.journey, item.entries, organisation, people, users, today
+            )
+        organisations.append(organisation)
+        people_of.append(people)
         contacts += len(people)
         activities += len(item.entries)
     db.session.flush()
+    placement_workflow = placement_definition()
+    learners = load_learners(
+        demo_learner_plan(today, plans, partnership_workflow(), placement_workflow),
+        placement_workflow,
+        organisations,
+        people_of,
+        partnerships,
+        users,
+        manager,
+    )
+    db.session.flush()
     tags = {tag for item in plans for tag in item.plan.tags}
-    return DemoSummary(len(users), len(plans), contacts, activities, len(tags), partnerships)
+    return DemoSummary(
+        len(users),
+        len(plans),
+        contacts + learners.supervisors_added,
+        activities,
+        len(tags),
+        len(partnerships),
+        learners.programmes,
+        learners.learners,
+        learners.placements,
+    )
 
 
 def _create_users() -> dict[str, User]:

@@ -17,7 +17,8 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +32,9 @@ from crm.core.text import fold
 from crm.db import utcnow
 from crm.demo.countries import COUNTRIES
 from crm.demo.employers import TAG_POOL, EmployerMaker, EmployerPlan, TakenKeys
+from crm.demo.generate_placements import PlacementReport, generate_learners
 from crm.demo.histories import History, HistoryMaker
+from crm.demo.rows import insert_returning_ids, insert_rows
 from crm.extensions import db
 from crm.followups.models import FollowUp
 from crm.organisations.models import Organisation, Tag, organisation_tags
@@ -53,8 +56,8 @@ GENERATED_DOMAIN = "generated.test"
 ORGANISATIONS_PER_BATCH = 500
 PARTNERSHIPS_PER_BATCH = 2_500
 PROGRESS_EVERY = 2_000
-ROWS_PER_INSERT = 10_000
 HISTORY_DAYS = 730
+PLACEMENTS_PER_ORGANISATION = 10
 ARCHIVED_SHARE = 0.02
 
 # One activity before insertion: kind, time, subject, body, contact index, author id.
@@ -70,6 +73,18 @@ class ScaleTargets:
     activities: int
     seed: int = 1
     partnerships: int | None = None  # None: one per organisation that is not archived
+    placements: int | None = None  # None: PLACEMENTS_PER_ORGANISATION per organisation
+    learners: int | None = None  # None: one per two placements
+
+    def placement_count(self) -> int:
+        if self.placements is not None:
+            return self.placements
+        return PLACEMENTS_PER_ORGANISATION * self.organisations
+
+    def learner_count(self) -> int:
+        if self.learners is not None:
+            return self.learners
+        return (self.placement_count() + 1) // 2
 
 
 @dataclass
@@ -85,6 +100,7 @@ class GenerationReport:
     officers_created: int = 0
     seconds: float = 0.0
     partnership_seconds: float = 0.0
+    learners: PlacementReport = field(default_factory=PlacementReport)
 
 
 def spread(total: int, buckets: int, minimum: int, sigma: float, rng: random.Random) -> list[int]:
@@ -109,6 +125,49 @@ def generate_register(
     now = (now or utcnow()).replace(microsecond=0)
     rng = random.Random(targets.seed)
     report = GenerationReport()
+    with _bulk_loading():
+        _generate(targets, rng, now, report, progress)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@contextmanager
+def _bulk_loading() -> Iterator[None]:
+    """On a SQLite file: a large page cache and no waiting for the disk while generating.
+
+    Every batch adds to all the indexes of large tables: a cache that holds them (1 GiB at
+    most, taken as needed; the app's is 64 MiB) saves most of the reads, and not syncing at
+    each checkpoint halves the time. A crash of the machine (not of the command) during a run
+    may then damage the file: generate it again. The settings are made as a connection is
+    taken from the pool, outside any transaction (SQLite refuses to change them inside one);
+    afterwards the pooled connections are closed, so the next ones are set up as usual.
+    """
+    bind = db.session.get_bind()
+    if not isinstance(bind, sa.Engine) or bind.dialect.name != "sqlite":
+        yield
+        return
+
+    def on_checkout(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
+        dbapi_connection.execute("PRAGMA cache_size = -1048576")
+
+    sa.event.listen(bind, "checkout", on_checkout)
+    try:
+        yield
+    finally:
+        sa.event.remove(bind, "checkout", on_checkout)
+        bind.dispose()  # the connections the session gave back (each batch commits)
+
+
+def _generate(
+    targets: ScaleTargets,
+    rng: random.Random,
+    now: dt.datetime,
+    report: GenerationReport,
+    progress: Callable[[str], None] | None,
+) -> None:
+    """Employers, partnerships, learners and placements (see generate_register)."""
+    started = time.monotonic()
     officer_ids, report.officers_created = ensure_officers(rng)
     tag_ids = ensure_tags()
     maker = EmployerMaker(rng, now.date(), taken_keys())
@@ -145,8 +204,15 @@ def generate_register(
                 f"{report.activities:,} activities ({time.monotonic() - started:.1f} s)"
             )
     generate_partnerships(employers, targets.partnerships, rng, now, report, progress)
-    report.seconds = time.monotonic() - started
-    return report
+    report.learners = generate_learners(
+        [e.id for e in employers],
+        officer_ids,
+        targets.learner_count(),
+        targets.placement_count(),
+        rng,
+        now,
+        progress,
+    )
 
 
 @dataclass(frozen=True)
@@ -239,7 +305,7 @@ def _insert_partnerships(
         }
         for employer, history in zip(employers, histories, strict=True)
     ]
-    ids = _insert_returning_ids(Partnership.__table__, rows)
+    ids = insert_returning_ids(Partnership.__table__, rows)
     transition_rows: list[dict[str, Any]] = []
     follow_up_rows: list[dict[str, Any]] = []
     for partnership_id, employer, history in zip(ids, employers, histories, strict=True):
@@ -282,8 +348,8 @@ def _insert_partnerships(
             }
             for item in history.follow_ups
         )
-    _insert(WorkflowTransition.__table__, transition_rows)
-    _insert(FollowUp.__table__, follow_up_rows)
+    insert_rows(WorkflowTransition.__table__, transition_rows)
+    insert_rows(FollowUp.__table__, follow_up_rows)
     report.partnerships += len(rows)
     report.transitions += len(transition_rows)
     report.follow_ups += len(follow_up_rows)
@@ -384,25 +450,6 @@ def _plan_employer(
     return _PlannedEmployer(plan, owner_id, created, archived, entries)
 
 
-def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        yield rows[start : start + ROWS_PER_INSERT]
-
-
-def _insert_returning_ids(table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their new ids in the order of the rows."""
-    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids: list[int] = []
-    for chunk in _chunks(rows):
-        ids.extend(db.session.execute(statement, chunk).scalars())
-    return ids
-
-
-def _insert(table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    for chunk in _chunks(rows):
-        db.session.execute(sa.insert(table), chunk)
-
-
 def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> list[int]:
     """Write a batch of employers with their tags, contacts and activities; their new ids."""
     organisation_rows: list[dict[str, Any]] = []
@@ -411,8 +458,8 @@ def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> lis
         row, organisation = _organisation_row(employer)
         organisation_rows.append(row)
         transients.append(organisation)
-    organisation_ids = _insert_returning_ids(Organisation.__table__, organisation_rows)
-    _insert(
+    organisation_ids = insert_returning_ids(Organisation.__table__, organisation_rows)
+    insert_rows(
         organisation_tags,
         [
             {"organisation_id": organisation_id, "tag_id": tag_ids[tag]}
@@ -427,7 +474,7 @@ def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> lis
         )
         for row in _contact_rows(organisation_id, organisation, employer)
     ]
-    contact_ids = iter(_insert_returning_ids(Contact.__table__, contact_rows))
+    contact_ids = iter(insert_returning_ids(Contact.__table__, contact_rows))
     activity_rows: list[dict[str, Any]] = []
     for organisation_id, employer in zip(organisation_ids, batch, strict=True):
         ids = [next(contact_ids) for _ in employer.plan.contacts]
@@ -444,7 +491,7 @@ def _insert_batch(batch: list[_PlannedEmployer], tag_ids: dict[str, int]) -> lis
             }
             for kind, occurred, subject, body, contact, author in employer.activities
         )
-    _insert(Activity.__table__, activity_rows)
+    insert_rows(Activity.__table__, activity_rows)
     return organisation_ids
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -283,30 +284,52 @@ class HistoryMaker:
 
     def _follow_ups(self, history: History, latest: dt.datetime) -> None:
         """The follow-ups the steps' effects wrote and closed; some done by the officer."""
-        rule_prefix = f"{self.definition.name}."
-        follow_ups = history.follow_ups
-        times = [s.occurred_at for s in history.steps[1:]] + [latest]
-        for step, next_event in zip(history.steps, times, strict=False):
-            for call in step.transition.effects:
-                if call.name == "close_follow_ups":
-                    for item in follow_ups:
-                        if item.status is FollowUpStatus.OPEN:
-                            item.status = FollowUpStatus.DONE
-                            item.completed_at = step.occurred_at
-                elif call.name == "schedule_follow_up":
-                    due = step.occurred_at + dt.timedelta(days=int(call.params["days"]))
-                    item = PlannedFollowUp(
-                        subject=str(call.params["subject"]),
-                        rule=rule_prefix + step.transition.name,
-                        created_at=step.occurred_at,
-                        due_at=due,
-                    )
-                    done_at = due + dt.timedelta(hours=self.rng.uniform(-48, 72))
-                    if done_at < next_event and self.rng.random() < FOLLOW_UP_DONE_SHARE:
+        history.follow_ups = planned_follow_ups(self.definition, history.steps, latest, self.rng)
+
+
+class TimedStep(Protocol):
+    """A fired transition and when: what `planned_follow_ups` needs of a step."""
+
+    @property
+    def transition(self) -> TransitionDef: ...
+
+    @property
+    def occurred_at(self) -> dt.datetime: ...
+
+
+def planned_follow_ups(
+    definition: WorkflowDef, steps: Sequence[TimedStep], latest: dt.datetime, rng: random.Random
+) -> list[PlannedFollowUp]:
+    """The follow-ups a history's effects wrote and closed; some ticked off by the officer.
+
+    `latest` is now (or when the record stopped changing); a follow-up that fell due while
+    open had its reminder queued then by the reminder job.
+    """
+    rule_prefix = f"{definition.name}."
+    follow_ups: list[PlannedFollowUp] = []
+    times = [s.occurred_at for s in steps[1:]] + [latest]
+    for step, next_event in zip(steps, times, strict=False):
+        for call in step.transition.effects:
+            if call.name == "close_follow_ups":
+                for item in follow_ups:
+                    if item.status is FollowUpStatus.OPEN:
                         item.status = FollowUpStatus.DONE
-                        item.completed_at = max(done_at, step.occurred_at)
-                        item.done_by_owner = True
-                    follow_ups.append(item)
-        for item in follow_ups:  # the reminder job queued a reminder when each fell due
-            if item.due_at < (item.completed_at or latest):
-                item.reminder_sent_at = item.due_at
+                        item.completed_at = step.occurred_at
+            elif call.name == "schedule_follow_up":
+                due = step.occurred_at + dt.timedelta(days=int(call.params["days"]))
+                item = PlannedFollowUp(
+                    subject=str(call.params["subject"]),
+                    rule=rule_prefix + step.transition.name,
+                    created_at=step.occurred_at,
+                    due_at=due,
+                )
+                done_at = due + dt.timedelta(hours=rng.uniform(-48, 72))
+                if done_at < next_event and rng.random() < FOLLOW_UP_DONE_SHARE:
+                    item.status = FollowUpStatus.DONE
+                    item.completed_at = max(done_at, step.occurred_at)
+                    item.done_by_owner = True
+                follow_ups.append(item)
+    for item in follow_ups:  # the reminder job queued a reminder when each fell due
+        if item.due_at < (item.completed_at or latest):
+            item.reminder_sent_at = item.due_at
+    return follow_ups

@@ -208,3 +208,54 @@ REOPEN_COMMENTS: tuple[str, ...] = (
     "New training manager; they are interested again.",
     "They won a large contract and need apprentices now.",
 )
+
+# --- placements -------------------------------------------------------------------------------
+#
+# What officers and employers write on a placement's steps: the reasons a step asks for, and
+# the support needs a few learners have (special-category data, shown to few).
+
+DECLINE_REASONS: tuple[str, ...] = (
+    "Our supervisor is on leave for most of those weeks; we cannot guarantee supervision.",
+    "We already host two learners in that period and have no workstation free.",
+    "The dates clash with our annual shutdown for maintenance.",
+    "We are short-staffed this season and cannot take on a learner.",
+    "The tasks we have in that period do not fit the learning objectives.",
+)
+
+POSTPONE_REASONS: tuple[str, ...] = (
+    "Learner ill for several weeks; new dates after the medical check, probably next term.",
+    "The employer moves to new premises; agreed to restart after the move, about two months.",
+    "The learner has to resit an exam first; new dates after the resit in six weeks.",
+    "The supervisor changed jobs; waiting for the employer to name a new one this month.",
+)
+
+CANCEL_REASONS: tuple[str, ...] = (
+    "The learner left the programme.",
+    "The learner found a paid apprenticeship with another employer.",
+    "The employer withdrew: a change of ownership and a hiring freeze.",
+    "Duplicate request: the learner's placement was already arranged.",
+)
+
+CANCEL_DURING_REASONS: tuple[str, ...] = (
+    "Ended early at the learner's request after a talk with the supervisor and the tutor.",
+    "The learner moved away with their family; the hours so far are recognised.",
+    "The company went into administration; we are looking for a new host.",
+)
+
+SHORTFALL_REASONS: tuple[str, ...] = (
+    "Learner ill for a week (medical certificate on file); the target was agreed as met.",
+    "The workshop closed for two days after a power cut; the hours could not be made up.",
+    "Public holidays in the period were not taken into account in the target.",
+)
+
+SUPPORT_NEEDS: tuple[str, ...] = (
+    "Dyslexia: give instructions orally as well as in writing; allow extra time for reports.",
+    "Type 1 diabetes: needs short breaks to check blood sugar and to eat; the supervisor "
+    "should know the signs of a hypo.",
+    "Hearing impairment in the left ear: face the learner when speaking; noisy areas need "
+    "written instructions.",
+    "Anxiety in new settings: a short visit to the workplace before the first day helps; "
+    "name one contact person.",
+    "ADHD: clear daily task lists and a quiet place for written work.",
+    "Uses a wheelchair: step-free access and an accessible toilet are needed at the workplace.",
+)
