@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
 from crm.core.pagination import Page
@@ -130,7 +131,22 @@ def list_placements(filters: PlacementFilters, page: int, per_page: int) -> Page
     items = db.session.scalars(
         sa.select(Placement)
         .where(Placement.id.in_(chosen.scalar_subquery()))
-        .options(*_card_loads())
+        .options(
+            # Only what a row shows: the checklist (JSON) and the long texts cost more to
+            # read and decode than the rest of the page.
+            load_only(
+                Placement.learner_id,
+                Placement.organisation_id,
+                Placement.officer_id,
+                Placement.programme_id,
+                Placement.state,
+                Placement.state_entered_at,
+                Placement.start_date,
+                Placement.end_date,
+                raiseload=True,
+            ),
+            *_card_loads(),
+        )
         .order_by(*order)
     ).all()
     return Page(items=items, page=page, per_page=per_page, total=total)
@@ -165,11 +181,13 @@ class BoardColumn:
     @property
     def count_label(self) -> str:
         """The count as shown: "1,000+" past the cap."""
-        return f"{BOARD_COUNT_CAP:,}+" if self.is_capped else str(self.count)
+        return f"{format_decimal(BOARD_COUNT_CAP)}+" if self.is_capped else str(self.count)
 
     @property
     def overdue_label(self) -> str:
-        return f"{BOARD_COUNT_CAP:,}+" if self.overdue > BOARD_COUNT_CAP else str(self.overdue)
+        if self.overdue > BOARD_COUNT_CAP:
+            return f"{format_decimal(BOARD_COUNT_CAP)}+"
+        return str(self.overdue)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def test_the_page_shows_the_stage_guidance_steps_details_and_capacity(ctx, login
     assert plain(section(html, "dates", "dd")) == (
         "1 Mar 2027 – 30 Apr 2027 Programme year: 1 Sept 2026 – 31 Jul 2027"
     )
-    assert plain(section(html, "hours", "dd")) == "0.0 of 120 logged"
+    assert plain(section(html, "hours", "dd")) == "0 of 120 logged"
     # A request does not take a place yet: none of the two is taken.
     assert plain(section(html, "capacity", "dd")) == (
         "0 of 2 places taken per school year (01/09/2026 – 31/07/2027)"
