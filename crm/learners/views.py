@@ -147,7 +147,6 @@ def show(learner_id: int) -> str:
         age=learners.age_on(learner.birth_date, today),
         is_minor=learners.is_minor(learner.birth_date, today),
         learner_placements=placements_of_learner(learner.id),
-        endpoints=current_app.view_functions,
         action_form=EmptyForm(),
     )
 
