@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.partnerships.service import PartnershipValues
+from crm.workflow.actions import ChecklistForm, TransitionForm
+
+__all__ = [
+    "BulkMoveForm",
+    "ChecklistForm",
+    "PartnershipForm",
+    "TransitionForm",
+]
 
 
 class PartnershipForm(FlaskForm):
@@ -40,21 +48,6 @@ class PartnershipForm(FlaskForm):
             review_notes=self.review_notes.data or "",
             owner_id=owner.data if owner is not None else None,
         )
-
-
-class TransitionForm(FlaskForm):
-    """Fire one transition; the version the user saw travels with the form."""
-
-    transition = HiddenField(validators=[DataRequired()])
-    version = IntegerField(validators=[DataRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
-
-
-class ChecklistForm(FlaskForm):
-    """Tick or untick one checklist item."""
-
-    item = HiddenField(validators=[DataRequired()])
-    ticked = HiddenField()
 
 
 class BulkMoveForm(FlaskForm):

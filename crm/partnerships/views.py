@@ -18,10 +18,11 @@ from crm.followups.service import open_follow_ups_for
 from crm.organisations import nace
 from crm.organisations.service import get_organisation, owners
 from crm.partnerships import service as partnerships
-from crm.partnerships.forms import BulkMoveForm, ChecklistForm, PartnershipForm, TransitionForm
+from crm.partnerships.forms import BulkMoveForm, PartnershipForm
 from crm.partnerships.models import Partnership
 from crm.workflow import engine
 from crm.workflow import service as workflow
+from crm.workflow.actions import ChecklistForm, TransitionForm, fire_from_form, tick_from_form
 
 bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
 
@@ -172,48 +173,13 @@ def show(partnership_id: int) -> str:
 
 @bp.post("/<int:partnership_id>/fire")
 def fire(partnership_id: int) -> Response:
-    partnership = _get_or_404(partnership_id)
-    form = TransitionForm()
-    if not form.validate_on_submit():
-        flash(_("The step could not be read. Reload the page and try again."), "danger")
-        return redirect(url_for("partnerships.show", partnership_id=partnership_id))
-    try:
-        entry = workflow.fire(
-            partnership,
-            form.transition.data or "",
-            user=current_user,
-            expected_version=form.version.data,
-            comment=form.comment.data or "",
-        )
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
-        for reason in exc.reasons:
-            flash(reason, "danger")
-    else:
-        db.session.commit()
-        wf = workflow.definition_for(partnership)
-        flash(_("Moved to %(state)s.", state=_(wf.state(entry.to_state).label)), "success")
+    fire_from_form(_get_or_404(partnership_id))
     return redirect(url_for("partnerships.show", partnership_id=partnership_id))
 
 
 @bp.post("/<int:partnership_id>/checklist")
 def checklist(partnership_id: int) -> Response:
-    partnership = _editable_or_404(partnership_id)
-    form = ChecklistForm()
-    if form.validate_on_submit():
-        try:
-            workflow.set_checklist_item(
-                partnership,
-                partnership.state,
-                form.item.data or "",
-                form.ticked.data == "1",
-                current_user,
-            )
-        except workflow.WorkflowError as exc:
-            db.session.rollback()
-            flash("; ".join(exc.reasons), "danger")
-        else:
-            db.session.commit()
+    tick_from_form(_editable_or_404(partnership_id))
     return redirect(url_for("partnerships.show", partnership_id=partnership_id, _anchor="stage"))
 
 

@@ -21,13 +21,13 @@ from crm.learners import service as learners
 from crm.learners.models import Learner
 from crm.organisations.models import Organisation
 from crm.organisations.service import owner_filter_choices, owners
-from crm.partnerships.forms import ChecklistForm, TransitionForm
 from crm.placements import listing, matching
 from crm.placements import service as placements
 from crm.placements.forms import MatchForm, PlacementForm, PlacementRequestForm
 from crm.placements.models import Placement
 from crm.workflow import engine
 from crm.workflow import service as workflow
+from crm.workflow.actions import ChecklistForm, TransitionForm, fire_from_form, tick_from_form
 
 bp = Blueprint("placements", __name__, url_prefix="/placements")
 
@@ -227,48 +227,13 @@ def show(placement_id: int) -> str:
 
 @bp.post("/<int:placement_id>/fire")
 def fire(placement_id: int) -> Response:
-    placement = _get_or_404(placement_id)
-    form = TransitionForm()
-    if not form.validate_on_submit():
-        flash(_("The step could not be read. Reload the page and try again."), "danger")
-        return redirect(url_for("placements.show", placement_id=placement_id))
-    try:
-        entry = workflow.fire(
-            placement,
-            form.transition.data or "",
-            user=current_user,
-            expected_version=form.version.data,
-            comment=form.comment.data or "",
-        )
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
-        for reason in exc.reasons:
-            flash(reason, "danger")
-    else:
-        db.session.commit()
-        wf = workflow.definition_for(placement)
-        flash(_("Moved to %(state)s.", state=_(wf.state(entry.to_state).label)), "success")
+    fire_from_form(_get_or_404(placement_id))
     return redirect(url_for("placements.show", placement_id=placement_id))
 
 
 @bp.post("/<int:placement_id>/checklist")
 def checklist(placement_id: int) -> Response:
-    placement = _editable_or_404(placement_id)
-    form = ChecklistForm()
-    if form.validate_on_submit():
-        try:
-            workflow.set_checklist_item(
-                placement,
-                placement.state,
-                form.item.data or "",
-                form.ticked.data == "1",
-                current_user,
-            )
-        except workflow.WorkflowError as exc:
-            db.session.rollback()
-            flash("; ".join(exc.reasons), "danger")
-        else:
-            db.session.commit()
+    tick_from_form(_editable_or_404(placement_id))
     return redirect(url_for("placements.show", placement_id=placement_id, _anchor="stage"))
 
 
