@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
@@ -29,6 +29,8 @@ from crm.partnerships.models import Partnership
 from crm.placements.adapter import ADAPTER, definition, organisation_partnership
 from crm.placements.models import OVERLAP_CONSTRAINT, Placement
 from crm.workflow import service as workflow
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
 
 
 class PlacementError(Exception):
@@ -350,6 +352,19 @@ def _changes(placement: Placement, values: PlacementValues, acting: User) -> dic
     return changes
 
 
+def is_overlap_refusal(exc: DBAPIError) -> bool:
+    """Whether the database refused a placement because it overlaps another of the learner's.
+
+    PostgreSQL checks the exclusion constraint against rows not yet committed: when two
+    transactions insert overlapping placements at the same moment, each waits for the other
+    and one is chosen as the deadlock victim (SQLSTATE 40P01) instead of seeing the
+    constraint's violation. Either way that one's placement is refused, the other's stands.
+    """
+    if isinstance(exc, IntegrityError):
+        return OVERLAP_CONSTRAINT in str(exc.orig)
+    return getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED
+
+
 def _save(placement: Placement, changes: dict[str, Any]) -> None:
     """Apply the changes and flush them in a savepoint (begun before the first change, so
     that nothing of them is flushed outside it); the database's overlap refusal becomes a
@@ -360,8 +375,8 @@ def _save(placement: Placement, changes: dict[str, Any]) -> None:
                 setattr(placement, name, value)
             db.session.add(placement)
             db.session.flush()
-    except IntegrityError as exc:
-        if OVERLAP_CONSTRAINT not in str(exc.orig):
+    except (IntegrityError, OperationalError) as exc:
+        if not is_overlap_refusal(exc):
             raise
         clash = clashing_placement(
             placement.learner_id, changes["start_date"], changes["end_date"], placement.id
