@@ -129,18 +129,10 @@ def organisations(target: Target, settings: Settings) -> dict[str, Any]:
         small.close()
 
     session = Session(target.scale.url, GENERATED_LOGIN)
-    pages: dict[str, Any] = {}
     try:
-        for name, page in organisation_pages(session).items():
-            print(f"    {name}: {page['url']}", flush=True)
-            measured = session.measure(page["url"], settings.warmup, settings.iterations)
-            pages[name] = {
-                "kind": page["kind"],
-                "note": page.get("note", ""),
-                **measured,
-                "statements_small": small_counts[name],
-                "small_url": small_pages[name]["url"],
-            }
+        pages = measure_pages(
+            session, organisation_pages(session), small_pages, small_counts, settings
+        )
     finally:
         session.close()
 
@@ -309,18 +301,14 @@ def placements(target: Target, settings: Settings) -> dict[str, Any]:
         small.close()
 
     session = Session(target.scale.url, GENERATED_LOGIN)
-    pages: dict[str, Any] = {}
     try:
-        for name, page in placement_pages(session, GENERATED_LOGIN[0]).items():
-            print(f"    {name}: {page['url']}", flush=True)
-            measured = session.measure(page["url"], settings.warmup, settings.iterations)
-            pages[name] = {
-                "kind": page["kind"],
-                "note": page.get("note", ""),
-                **measured,
-                "statements_small": small_counts[name],
-                "small_url": small_pages[name]["url"],
-            }
+        pages = measure_pages(
+            session,
+            placement_pages(session, GENERATED_LOGIN[0]),
+            small_pages,
+            small_counts,
+            settings,
+        )
     finally:
         session.close()
 
@@ -382,3 +370,25 @@ ISSUES = {
     "partnerships": "workflows",
     "placements": "learners, programmes and placements",
 }
+
+
+def measure_pages(
+    session: Session,
+    found: dict[str, dict[str, Any]],
+    small_pages: dict[str, dict[str, Any]],
+    small_counts: dict[str, int],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Time each page at scale; keep its kind, note and the statement count at small scale."""
+    pages: dict[str, Any] = {}
+    for name, page in found.items():
+        print(f"    {name}: {page['url']}", flush=True)
+        measured = session.measure(page["url"], settings.warmup, settings.iterations)
+        pages[name] = {
+            "kind": page["kind"],
+            "note": page.get("note", ""),
+            **measured,
+            "statements_small": small_counts[name],
+            "small_url": small_pages[name]["url"],
+        }
+    return pages
