@@ -75,6 +75,8 @@ def _init_extensions(app: Flask) -> None:
         languages = app.config["CRM_LANGUAGES"]
         if not has_request_context():
             language = "en"  # jobs and commands: e-mails choose theirs with force_locale
+        elif g.get("portal_language") in languages:
+            language = str(g.portal_language)  # a link page speaks its recipient's language
         elif current_user and current_user.is_authenticated and current_user.locale in languages:
             language = str(current_user.locale)
         else:
@@ -123,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.outbox.views import bp as outbox_bp
     from crm.partnerships.views import bp as partnerships_bp
     from crm.placements.views import bp as placements_bp
+    from crm.portal.views import bp as portal_bp
     from crm.search.views import bp as search_bp
     from crm.workflow.views import bp as workflows_bp
 
@@ -140,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         workflows_bp,
         followups_bp,
         outbox_bp,
+        portal_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -161,6 +165,8 @@ def _install_request_hooks(app: Flask) -> None:
         # The calendar feed has no session: its secret address is the key.
         if request.endpoint in {"static", "auth.login", "followups.calendar_feed"}:
             return None
+        if request.blueprint == "portal":
+            return None  # link pages: the link is the key (crm.portal.views)
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         return None

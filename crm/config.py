@@ -65,6 +65,8 @@ class Settings:
     outbox_max_attempts: int = 12
     base_url: str = "http://127.0.0.1:5000"
     digest_hour: int = 7
+    link_days: int = 14
+    link_rate_limit: str = "30/minute"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -97,6 +99,8 @@ class Settings:
             base_url=os.environ.get("CRM_BASE_URL", "").strip().rstrip("/")
             or "http://127.0.0.1:5000",
             digest_hour=_env_int("CRM_DIGEST_HOUR", 7, minimum=0),
+            link_days=_env_int("CRM_LINK_DAYS", 14, minimum=1),
+            link_rate_limit=os.environ.get("CRM_LINK_RATE_LIMIT", "").strip() or "30/minute",
         )
         settings.validate()
         return settings
@@ -121,6 +125,12 @@ class Settings:
             raise ConfigError("CRM_BASE_URL must be an http:// or https:// address")
         if self.digest_hour > 23:
             raise ConfigError("CRM_DIGEST_HOUR must be an hour from 0 to 23")
+        try:
+            from crm.core.ratelimit import parse_rate
+
+            parse_rate(self.link_rate_limit)
+        except ValueError as exc:
+            raise ConfigError(f"CRM_LINK_RATE_LIMIT: {exc}") from exc
         if "en" not in self.languages:
             raise ConfigError("CRM_LANGUAGES must include en, the source language")
         try:
@@ -158,6 +168,8 @@ class Settings:
             "CRM_OUTBOX_MAX_ATTEMPTS": self.outbox_max_attempts,
             "CRM_BASE_URL": self.base_url,
             "CRM_DIGEST_HOUR": self.digest_hour,
+            "CRM_LINK_DAYS": self.link_days,
+            "CRM_LINK_RATE_LIMIT": self.link_rate_limit,
             "CRM_WORKFLOWS_DIR": os.environ.get("CRM_WORKFLOWS_DIR", "")
             or str(PROJECT_ROOT / "workflows"),
         }

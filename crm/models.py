@@ -3,8 +3,10 @@
 from crm.activities import models as activities  # noqa: F401
 from crm.auth import models as auth  # noqa: F401
 from crm.contacts import models as contacts  # noqa: F401
+from crm.evaluations import models as evaluations  # noqa: F401
 from crm.followups import models as followups  # noqa: F401
 from crm.learners import models as learners  # noqa: F401
+from crm.links import models as links  # noqa: F401
 from crm.organisations import models as organisations  # noqa: F401
 from crm.outbox import models as outbox  # noqa: F401
 from crm.partnerships import models as partnerships  # noqa: F401

@@ -51,7 +51,7 @@ def install_security_headers(app: Flask) -> None:
 
 # Secret tokens travel in some URLs (calendar feeds, later e-mailed action links). Access
 # logs of the development server and gunicorn would print them; this filter masks them.
-_SECRET_PATHS = re.compile(r"(/calendar/)[^/\s\"?]+(\.ics)|(/l/)[^/\s\"?]+")
+_SECRET_PATHS = re.compile(r"(/calendar/)[^/\s\"?]+(\.ics)|(/l/[^/\s\"?]+/[^/\s\"?]+/)[^/\s\"?]+")
 
 
 class RedactSecrets(logging.Filter):

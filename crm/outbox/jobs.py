@@ -38,7 +38,7 @@ from flask import current_app
 from crm.db import utcnow
 from crm.extensions import db
 from crm.outbox.models import OutboxMessage, OutboxStatus
-from crm.outbox.service import render_bodies, single_line
+from crm.outbox.service import carries_secret, render_bodies, single_line
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,12 @@ def _written(item: _Outgoing) -> _Outgoing:
         return item
     try:
         text, html = render_bodies(
-            item.kind, item.language, item.to_name, item.subject, item.template_values
+            item.kind,
+            item.language,
+            item.to_name,
+            item.subject,
+            item.template_values,
+            reveal_secrets=True,
         )
     except Exception as exc:
         # A template that cannot be written now will not be later: fail this message only.
@@ -240,8 +245,9 @@ def _written(item: _Outgoing) -> _Outgoing:
 
 
 def _update(item: _Outgoing, **values: Any) -> None:
-    if item.written_now:
-        # What was (or will be) sent is kept; it is no longer written from the values.
+    if item.written_now and not carries_secret(item.template_values):
+        # What was (or will be) sent is kept; it is no longer written from the values. A
+        # message carrying an action link keeps its values instead: its token is never stored.
         values.update(body_text=item.body_text, body_html=item.body_html, template_values=None)
     db.session.execute(
         sa.update(OutboxMessage)

@@ -44,6 +44,9 @@ STATUS_LABELS = {
     OutboxStatus.FAILED: _l("Not delivered"),
 }
 _LINK = re.compile(r"https?://[^\s<>\"']+")
+# The template value that stands for an action link (crm.links.service.send_email): the link
+# is written into the bodies only when the message is sent, and the bodies are then not kept.
+LINK_VALUE = "action_link_id"
 log = logging.getLogger(__name__)
 
 
@@ -187,15 +190,42 @@ def queue_emails(rows: list[dict[str, Any]]) -> None:
 
 
 def render_bodies(
-    kind: str, language: str, to_name: str, subject: str, values: dict[str, Any]
+    kind: str,
+    language: str,
+    to_name: str,
+    subject: str,
+    values: dict[str, Any],
+    *,
+    reveal_secrets: bool = False,
 ) -> tuple[str, str]:
     """The text and HTML bodies of an e-mail, written in `language` from its stored values.
 
     The same rendering as at queue time (queue_email): a message whose bodies were deferred
-    reads exactly as if it had been rendered whole when it was queued.
+    reads exactly as if it had been rendered whole when it was queued. An action link in it
+    (`LINK_VALUE`) is written out only with `reveal_secrets` (the deliverer; the
+    development mailbox); elsewhere its place says the link is hidden.
     """
     with _in_language(language):
-        return _render_bodies(kind, subject, _template_values(values, to_name))
+        values = _template_values(values, to_name)
+        if LINK_VALUE in values:
+            values["action_link_url"] = _action_link_url(values[LINK_VALUE], reveal_secrets)
+        return _render_bodies(kind, subject, values)
+
+
+def carries_secret(values: dict[str, Any] | None) -> bool:
+    """Whether a message's stored values stand for an action link (never stored written)."""
+    return bool(values) and LINK_VALUE in values  # type: ignore[operator]
+
+
+def _action_link_url(link_id: Any, reveal: bool) -> str:
+    if not reveal:
+        return _("[the personal link is shown only in the e-mail sent]")
+    from crm.links.service import get_link, link_url
+
+    link = get_link(int(link_id))
+    if link is None:
+        raise OutboxError(f"action link {link_id} is gone")
+    return link_url(link)
 
 
 def bodies(message: OutboxMessage) -> tuple[str, str]:
@@ -213,6 +243,9 @@ def bodies(message: OutboxMessage) -> tuple[str, str]:
             message.to_name,
             message.subject,
             message.template_values,
+            # Staff never read an employer's link (they could decide in the employer's
+            # place); the development mailbox, where nothing is really sent, shows it.
+            reveal_secrets=is_dev_mailbox(),
         )
     except Exception:
         log.exception("outbox message %s could not be written (template error)", message.id)
@@ -335,6 +368,14 @@ def resend(message: OutboxMessage, to_email: str | None = None, *, acting: User)
     address = normalised_address(to_email.strip()) if to_email else message.to_email
     if address != message.to_email and not can_redirect(acting, message):
         raise OutboxError(_("You may resend this e-mail only to its original address."))
+    if address != message.to_email and carries_secret(message.template_values):
+        # A link belongs to one recipient: a new address gets a new link, from the record.
+        raise OutboxError(
+            _(
+                "This e-mail carries a personal link: correct the address on record and "
+                "send a new link from the record's page."
+            )
+        )
     copy = OutboxMessage(
         kind=message.kind,
         language=message.language,

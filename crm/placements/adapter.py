@@ -160,6 +160,11 @@ class PlacementAdapter:
             record.period_held = False
         if context.transition.to == "declined" and context.comment:
             record.decline_reason = context.comment
+        # Links that decide only in the state left (e.g. the confirmation link once the
+        # officer confirmed by phone) are closed, so that the panel and the jobs see it.
+        from crm.links.service import close_links_left_behind
+
+        close_links_left_behind("placement", record.id, context.transition.to, context.now)
 
 
 ADAPTER = workflow.register_adapter(PlacementAdapter())

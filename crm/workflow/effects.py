@@ -171,3 +171,22 @@ def send_email(params: EmailParams, context: object) -> None:
             record_id=context.record.id,
             organisation_id=organisation_id,
         )
+
+
+LinkPurposeName = Literal["confirm_placement", "evaluate_placement", "learner_feedback"]
+
+
+class LinkParams(_Params):
+    purpose: LinkPurposeName
+
+
+@effect("send_action_link", LinkParams, records=frozenset({"placement"}))
+def send_action_link(params: LinkParams, context: object) -> None:
+    """E-mail the record's recipient a single-purpose link (confirm, evaluate, give feedback);
+    an earlier link for the same purpose is superseded."""
+    from crm.links import service as links
+    from crm.links.models import LinkPurpose
+    from crm.workflow.service import EffectContext
+
+    assert isinstance(context, EffectContext)
+    links.issue(LinkPurpose(params.purpose), context.record, acting=context.user, now=context.now)

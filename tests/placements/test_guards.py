@@ -145,20 +145,29 @@ def test_asking_the_employer_needs_the_role_and_objectives(world):
     ]
 
 
-def test_asking_the_employer_schedules_a_follow_up_for_the_officer(world, manager):
-    from crm.followups.models import FollowUp
+def test_asking_the_employer_sends_the_supervisor_a_confirmation_link(world, manager):
+    from crm.links.models import ActionLink, LinkPurpose
+    from crm.outbox.models import OutboxMessage
 
     placement = ready_to_ask(world)
     assert blocked(placement, "ask_employer", manager) == []
     fire(placement, "ask_employer", manager)
-    (follow_up,) = db.session.scalars(
-        db.select(FollowUp).where(
-            FollowUp.record_type == "placement", FollowUp.record_id == placement.id
+    (link,) = db.session.scalars(
+        db.select(ActionLink).where(
+            ActionLink.record_type == "placement", ActionLink.record_id == placement.id
         )
     ).all()
-    assert follow_up.assignee_id == world.officer.id
-    assert follow_up.organisation_id == world.organisation.id
-    assert follow_up.subject == "The employer has not answered the placement request"
+    assert link.purpose == LinkPurpose.CONFIRM_PLACEMENT
+    assert link.contact_id == placement.supervisor_id
+    (message,) = db.session.scalars(
+        db.select(OutboxMessage).where(
+            OutboxMessage.record_type == "placement",
+            OutboxMessage.record_id == placement.id,
+            OutboxMessage.kind == "link_confirm_placement",
+        )
+    ).all()
+    assert message.to_email == link.recipient_email
+    assert message.organisation_id == world.organisation.id
 
 
 # --- complete: the hours target met, or the shortfall explained --------------------------------

@@ -40,7 +40,7 @@ def test_a_request_starts_the_workflow_for_the_learners_programme_and_officer(wo
     assert (placement.state, placement.workflow_name, placement.workflow_version) == (
         "requested",
         "placement",
-        1,
+        2,
     )
     assert placement.programme_id == world.programme.id
     assert placement.officer_id == world.officer.id

@@ -24,7 +24,7 @@ FLASK = Path(sys.executable).parent / "flask"
 OK_LINES = [
     "workflows/agreement.yaml: ok — agreement v1, 8 states, 7 transitions",
     "workflows/partnership.yaml: ok — partnership v1, 9 states, 11 transitions",
-    "workflows/placement.yaml: ok — placement v1, 12 states, 13 transitions",
+    "workflows/placement.yaml: ok — placement v2, 12 states, 14 transitions",
 ]
 
 BROKEN = """\
@@ -205,7 +205,7 @@ def test_only_the_check_command_starts_on_a_broken_pack(tmp_path):
     ]
     assert checked.stdout.splitlines() == [
         f"{directory / 'agreement.yaml'}: ok — agreement v1, 8 states, 7 transitions",
-        f"{directory / 'placement.yaml'}: ok — placement v1, 12 states, 13 transitions",
+        f"{directory / 'placement.yaml'}: ok — placement v2, 12 states, 14 transitions",
     ]
 
     refused = flask_command(tmp_path, directory, "schema")

@@ -159,7 +159,8 @@ CASES = {
         BASE + EFFECT + "send_flowers: {to: boss}\n",
         [
             f"{FILE}:22: transitions[0].effects[0]: unknown effect 'send_flowers'; "
-            "known: close_follow_ups, fire_related, schedule_follow_up, send_email"
+            "known: close_follow_ups, fire_related, schedule_follow_up, send_action_link, "
+            "send_email"
         ],
         ["send_flowers"],
     ),

@@ -99,7 +99,7 @@ def test_partnership_transitions_each_actor_is_offered(state, actor):
         (AGREEMENT, "signed", "system", ["expire", "supersede"]),
         (AGREEMENT, "signed", "employer", []),
         (AGREEMENT, "declined", "manager", []),
-        (PLACEMENT, "awaiting_employer", "employer", ["confirm", "decline"]),
+        (PLACEMENT, "awaiting_employer", "employer", ["confirm", "decline", "propose_dates"]),
         (PLACEMENT, "awaiting_employer", "learner", []),
         (PLACEMENT, "completed", "employer", ["evaluate"]),
         (PLACEMENT, "agreement_out", "system", ["agreement_signed"]),

@@ -1,0 +1,78 @@
+"""Fixed-window rate limits counted in the database, so that every web worker counts together.
+
+One statement per check: an INSERT ... ON CONFLICT DO UPDATE ... RETURNING the new count
+(PostgreSQL and SQLite 3.35+). Keys are hashed: no address or token is stored as it came.
+Old windows are deleted by the clean-up job (crm.core.jobs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.db import utcnow
+from crm.extensions import db
+
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(second|minute|hour|day)\s*$", re.IGNORECASE)
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `limit` hits per `seconds`."""
+
+    limit: int
+    seconds: int
+
+
+def parse_rate(text: str) -> Rate:
+    """ "30/minute" or "30 per minute" → Rate(30, 60); ValueError otherwise."""
+    match = _RATE.match(text or "")
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"a rate looks like '30/minute', not {text!r}")
+    return Rate(int(match.group(1)), _SECONDS[match.group(2).lower()])
+
+
+def hit(scope: str, key: str, rate: Rate, now: dt.datetime | None = None) -> bool:
+    """Count a hit for `key` in `scope`; False once the window's limit is exceeded.
+
+    Runs in the caller's transaction; the caller commits (a refused request commits too, so
+    that its hit counts).
+    """
+    from crm.links.models import RateLimitWindow
+
+    now = now or utcnow()
+    epoch = int(now.timestamp())
+    window_start = dt.datetime.fromtimestamp(epoch - epoch % rate.seconds, dt.UTC)
+    digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:64]
+    table = RateLimitWindow.__table__
+    insert = (
+        postgresql.insert(table)
+        if db.session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    statement = (
+        insert.values(key=f"{scope[:30]}:{digest}", window_start=window_start, hits=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.key, table.c.window_start],
+            set_={"hits": table.c.hits + 1},
+        )
+        .returning(table.c.hits)
+    )
+    hits = db.session.execute(statement).scalar_one()
+    return int(hits) <= rate.limit
+
+
+def forget_before(moment: dt.datetime) -> int:
+    """Delete windows that started before `moment`; how many (the clean-up job)."""
+    from crm.links.models import RateLimitWindow
+
+    result = db.session.execute(
+        sa.delete(RateLimitWindow).where(RateLimitWindow.window_start < moment)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

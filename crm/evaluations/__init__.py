@@ -1,0 +1,1 @@
+"""Evaluations of placements by employers (ratings per programme skill) and learners."""

@@ -1,0 +1,1 @@
+"""Action links: single-purpose, expiring, revocable links e-mailed to employers and learners."""

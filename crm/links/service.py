@@ -1,0 +1,341 @@
+"""Issuing, finding, spending and ending action links.
+
+A link is one purpose, one record, one recipient. Its token is 256 bits derived from a random
+nonce and the app's secret key (HMAC-SHA-256), so that:
+
+- the token itself is stored nowhere: the database keeps its SHA-256 hash (to find the link)
+  and the nonce (useless without the secret key);
+- the invitation and its reminders carry the same link, written into the e-mail only when the
+  deliverer sends it; the outbox never keeps a body that holds a token
+  (crm.outbox.service.LINK_VALUE);
+- a token that was tampered with matches no hash and is simply unknown.
+
+What a purpose needs to know about its record (who receives the link, which state it decides
+in, what the recipient sees) lives in crm.links.purposes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from crm.auth.models import User
+from crm.db import utcnow
+from crm.extensions import db
+from crm.links.models import ActionLink, LinkEnd, LinkPurpose
+
+# A token is 43 URL-safe base64 characters (256 bits); anything else is unknown at once.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Reminders go out this many days after the link was first sent (the purpose may differ).
+REMINDER_DAYS = (3, 7)
+# "Send me a fresh link" answers at most once per link in this time.
+FRESH_LINK_INTERVAL = dt.timedelta(minutes=30)
+
+
+class LinkStatus:
+    """What a link returned by its recipient can still do (see `status`)."""
+
+    OPEN = "open"  # decides
+    SPENT = "spent"  # already decided: show what and when
+    EXPIRED = "expired"
+    ENDED = "ended"  # revoked, superseded, changed or closed
+    UNKNOWN = "unknown"  # no such token (tampered), or the wrong purpose or record
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a link goes to, as on record when it is issued."""
+
+    name: str
+    email: str
+    language: str
+    contact_id: int | None = None
+    learner_id: int | None = None
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def token_for(link: ActionLink) -> str:
+    """The link's token, derived from its nonce and the secret key (never stored)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, f"action-link:{link.nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 of a token: what the database keeps."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_path_values(link: ActionLink) -> dict[str, Any]:
+    """The values of the link page's address (crm.portal.views)."""
+    return {"purpose": link.purpose.slug, "record_id": link.record_id, "token": token_for(link)}
+
+
+def link_url(link: ActionLink) -> str:
+    """The absolute address of the link's page, for the e-mail."""
+    from crm.outbox.service import absolute_url
+
+    return absolute_url("portal.link", **link_path_values(link))
+
+
+def find(token: str, *, lock: bool = False) -> ActionLink | None:
+    """The link a token belongs to, or None (malformed, tampered, unknown).
+
+    `lock=True` takes the row lock (PostgreSQL `FOR UPDATE`; SQLite's write transaction is
+    already exclusive) so that two submissions of one link are decided one after the other.
+    """
+    if not _TOKEN.match(token or ""):
+        return None
+    query = sa.select(ActionLink).where(ActionLink.token_hash == hash_token(token))
+    if lock:
+        query = query.with_for_update()
+    link = db.session.scalar(query)
+    # The hash matched; compare the derived token too (constant time), so that a link whose
+    # nonce or secret key changed stops working rather than answering to an old token.
+    if link is None or not hmac.compare_digest(token_for(link), token):
+        return None
+    return link
+
+
+def status(
+    link: ActionLink | None, purpose: LinkPurpose, record_id: int, now: dt.datetime | None = None
+) -> str:
+    """What the link can do now, for the purpose and record its address names."""
+    from crm.links import purposes
+
+    if link is None or link.purpose != purpose or link.record_id != record_id:
+        return LinkStatus.UNKNOWN
+    if link.spent_at is not None:
+        return LinkStatus.SPENT
+    if link.ended_at is not None:
+        return LinkStatus.ENDED
+    if link.expires_at <= (now or utcnow()):
+        return LinkStatus.EXPIRED
+    spec = purposes.spec(link.purpose)
+    record = spec.load(link.record_id)
+    if record is None or record.state not in spec.open_states:
+        return LinkStatus.ENDED
+    if link.fingerprint and spec.fingerprint(record) != link.fingerprint:
+        return LinkStatus.ENDED
+    return LinkStatus.OPEN
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def link_days() -> int:
+    """How long a new link is valid (CRM_LINK_DAYS, 14 by default)."""
+    return int(current_app.config.get("CRM_LINK_DAYS", 14))
+
+
+def issue(
+    purpose: LinkPurpose,
+    record: Any,
+    *,
+    acting: User | None = None,
+    now: dt.datetime | None = None,
+) -> ActionLink | None:
+    """Issue a link for the record's recipient and queue the e-mail that carries it.
+
+    Earlier open links of the same purpose and record are superseded: one link is live.
+    Returns None when the record has no recipient with an e-mail address; the officer gets a
+    follow-up saying so instead.
+    """
+    from crm.links import purposes
+
+    now = now or utcnow()
+    spec = purposes.spec(purpose)
+    # The same record, with what the e-mail shows loaded (the caller's copy may lack it).
+    record = spec.load(record.id)
+    end_open_links(spec.record_type, record.id, LinkEnd.SUPERSEDED, purpose=purpose, now=now)
+    recipient = spec.recipient(record)
+    if recipient is None or not recipient.email:
+        purposes.no_recipient_follow_up(spec, record, now)
+        return None
+    nonce = secrets.token_hex(32)
+    link = ActionLink(
+        nonce=nonce,
+        token_hash="",
+        purpose=purpose,
+        record_type=spec.record_type,
+        record_id=record.id,
+        organisation_id=spec.organisation_id(record),
+        contact_id=recipient.contact_id,
+        learner_id=recipient.learner_id,
+        recipient_name=recipient.name[:200],
+        recipient_email=recipient.email,
+        language=recipient.language,
+        fingerprint=spec.fingerprint(record),
+        created_at=now,
+        created_by_id=acting.id if acting else None,
+        expires_at=now + dt.timedelta(days=link_days()),
+        last_sent_at=now,
+    )
+    link.token_hash = hash_token(token_for(link))
+    db.session.add(link)
+    db.session.flush()
+    send_email(link, record, reminder=False)
+    return link
+
+
+def send_email(link: ActionLink, record: Any, *, reminder: bool) -> None:
+    """Queue the e-mail carrying the link (the invitation or a reminder) to its recipient.
+
+    The bodies are written at delivery (the token is derived then, never stored).
+    """
+    from crm.links import purposes
+    from crm.outbox.service import LINK_VALUE, queue_email
+
+    spec = purposes.spec(link.purpose)
+    context = spec.email_context(record, link)
+    queue_email(
+        kind=f"link_{link.purpose.value}",
+        to_email=link.recipient_email,
+        to_name=link.recipient_name,
+        language=link.language,
+        context={
+            **context,
+            "reminder": reminder,
+            "expires_on": purposes.format_day(link.expires_at, link.language),
+            LINK_VALUE: link.id,
+        },
+        record_type=link.record_type,
+        record_id=link.record_id,
+        organisation_id=link.organisation_id,
+        defer_bodies=True,
+    )
+
+
+def end_open_links(
+    record_type: str,
+    record_id: int,
+    reason: LinkEnd,
+    *,
+    purpose: LinkPurpose | None = None,
+    acting: User | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """End the record's unspent, unended links (of one purpose, or all); how many."""
+    query = sa.update(ActionLink).where(
+        ActionLink.record_type == record_type,
+        ActionLink.record_id == record_id,
+        ActionLink.spent_at.is_(None),
+        ActionLink.ended_at.is_(None),
+    )
+    if purpose is not None:
+        query = query.where(ActionLink.purpose == purpose)
+    result = db.session.execute(
+        query.values(
+            ended_at=now or utcnow(),
+            end_reason=reason,
+            ended_by_id=acting.id if acting else None,
+        ).execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def close_links_left_behind(
+    record_type: str, record_id: int, new_state: str, now: dt.datetime
+) -> None:
+    """End the record's open links whose purpose decides only in states it has now left."""
+    from crm.links import purposes
+
+    left = [
+        spec.purpose
+        for spec in purposes.SPECS.values()
+        if spec.record_type == record_type and new_state not in spec.open_states
+    ]
+    if left:
+        db.session.execute(
+            sa.update(ActionLink)
+            .where(
+                ActionLink.record_type == record_type,
+                ActionLink.record_id == record_id,
+                ActionLink.purpose.in_(left),
+                ActionLink.spent_at.is_(None),
+                ActionLink.ended_at.is_(None),
+            )
+            .values(ended_at=now, end_reason=LinkEnd.CLOSED)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def revoke(link: ActionLink, acting: User, now: dt.datetime | None = None) -> None:
+    """An officer takes a link back: it no longer decides anything."""
+    if link.spent_at is not None or link.ended_at is not None:
+        raise ValueError(_("This link has already been answered or withdrawn."))
+    link.ended_at = now or utcnow()
+    link.end_reason = LinkEnd.REVOKED
+    link.ended_by_id = acting.id
+    db.session.flush()
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+
+def spend(
+    link: ActionLink,
+    decision: str,
+    *,
+    ip: str,
+    user_agent: str,
+    data: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Record the decision the link carries, once: False if another submission won.
+
+    A conditional UPDATE: of two submissions of one link, however close, exactly one
+    changes the row; the other sees it spent and must change nothing else.
+    """
+    now = now or utcnow()
+    result = db.session.execute(
+        sa.update(ActionLink)
+        .where(
+            ActionLink.id == link.id,
+            ActionLink.spent_at.is_(None),
+            ActionLink.ended_at.is_(None),
+        )
+        .values(
+            spent_at=now,
+            decision=decision[:40],
+            decision_data=data,
+            decided_ip=(ip or "")[:45],
+            decided_user_agent=(user_agent or "")[:500],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    db.session.refresh(link)
+    return True
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def links_of(record_type: str, record_id: int) -> list[ActionLink]:
+    """The record's links, newest first (the officer's panel)."""
+    return list(
+        db.session.scalars(
+            sa.select(ActionLink)
+            .where(ActionLink.record_type == record_type, ActionLink.record_id == record_id)
+            .order_by(ActionLink.created_at.desc(), ActionLink.id.desc())
+        )
+    )
+
+
+def get_link(link_id: int) -> ActionLink | None:
+    """A link by id (staff pages and e-mail rendering)."""
+    return db.session.get(ActionLink, link_id)

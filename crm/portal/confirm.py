@@ -1,0 +1,1 @@
+"""The placement confirmation page (to be written)."""

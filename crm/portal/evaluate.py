@@ -1,0 +1,1 @@
+"""The evaluation and learner feedback pages (to be written)."""
