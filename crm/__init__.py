@@ -44,6 +44,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     install_security_headers(app)
     install_log_redaction()
+    hops = int(app.config.get("CRM_PROXY_HOPS", 0))
+    if hops:
+        # Behind reverse proxies: the client's address (rate limits, a decision's evidence)
+        # and scheme come from the X-Forwarded-* headers the trusted proxies set.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     install_error_pages(app)
     install_formatting(app)
     register_cli(app)

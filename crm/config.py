@@ -67,6 +67,7 @@ class Settings:
     digest_hour: int = 7
     link_days: int = 14
     link_rate_limit: str = "30/minute"
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,6 +102,7 @@ class Settings:
             digest_hour=_env_int("CRM_DIGEST_HOUR", 7, minimum=0),
             link_days=_env_int("CRM_LINK_DAYS", 14, minimum=1),
             link_rate_limit=os.environ.get("CRM_LINK_RATE_LIMIT", "").strip() or "30/minute",
+            proxy_hops=_env_int("CRM_PROXY_HOPS", 0, minimum=0),
         )
         settings.validate()
         return settings
@@ -170,6 +172,7 @@ class Settings:
             "CRM_DIGEST_HOUR": self.digest_hour,
             "CRM_LINK_DAYS": self.link_days,
             "CRM_LINK_RATE_LIMIT": self.link_rate_limit,
+            "CRM_PROXY_HOPS": self.proxy_hops,
             "CRM_WORKFLOWS_DIR": os.environ.get("CRM_WORKFLOWS_DIR", "")
             or str(PROJECT_ROOT / "workflows"),
         }

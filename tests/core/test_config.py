@@ -121,3 +121,37 @@ def test_invalid_settings_are_refused_with_the_setting_named(env, name, value, m
     env.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("rate", ["many", "0/minute", "30 per fortnight"])
+def test_a_bad_link_rate_limit_stops_the_start_with_its_name(env, rate):
+    env.setenv("CRM_LINK_RATE_LIMIT", rate)
+    with pytest.raises(ConfigError, match="CRM_LINK_RATE_LIMIT"):
+        Settings.from_env()
+
+
+def test_link_settings_have_safe_defaults(env):
+    config = Settings.from_env().flask_config()
+    assert (config["CRM_LINK_DAYS"], config["CRM_LINK_RATE_LIMIT"]) == (14, "30/minute")
+    assert config["CRM_PROXY_HOPS"] == 0
+
+
+@pytest.mark.parametrize(("hops", "seen"), [("0", "127.0.0.1"), ("1", "203.0.113.9")])
+def test_the_client_address_comes_from_the_proxy_only_when_proxies_are_trusted(
+    app, env, hops, seen
+):
+    from flask import request
+
+    env.setenv("CRM_PROXY_HOPS", hops)
+    started = start(app)
+    addresses: list[str | None] = []
+    # First of the request hooks, so that it sees every request (the login wall comes after).
+    started.before_request_funcs.setdefault(None, []).insert(
+        0, lambda: addresses.append(request.remote_addr)
+    )
+    started.test_client().get(
+        "/auth/login",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert addresses == [seen]
