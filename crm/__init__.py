@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.followups.views import bp as followups_bp
     from crm.learners.views import bp as learners_bp
     from crm.learners.views import programmes_bp
+    from crm.links.views import bp as links_bp
     from crm.organisations.views import bp as organisations_bp
     from crm.outbox.views import bp as outbox_bp
     from crm.partnerships.views import bp as partnerships_bp
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
         placements_bp,
         workflows_bp,
         followups_bp,
+        links_bp,
         outbox_bp,
         portal_bp,
     ):
@@ -176,6 +178,12 @@ def _install_request_hooks(app: Flask) -> None:
             return None
         if request.blueprint == "portal":
             return None  # link pages: the link is the key (crm.portal.views)
+        if request.path.startswith("/l/"):
+            # A mangled link address (no such page): a plain "not found", not a login form
+            # that would puzzle an employer who has no account.
+            from flask import abort
+
+            abort(404)
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         return None

@@ -47,7 +47,7 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
     multiple=True,
     metavar="NAME",
     help="With --once: only this job (repeatable). Jobs: workflow_timers, due_reminders, "
-    "daily_digest, clean_up, outbox_delivery.",
+    "daily_digest, link_reminders, expired_links, clean_up, outbox_delivery.",
 )
 def scheduler_command(once: bool, job_names: tuple[str, ...]) -> None:
     """Run the scheduled jobs in this process until stopped (SIGTERM or Ctrl-C).

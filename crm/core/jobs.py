@@ -18,14 +18,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.auth.models import LoginThrottle
+from crm.core.ratelimit import forget_before
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.jobs import send_daily_digests, send_due_reminders
+from crm.links.jobs import handle_expired_links, send_link_reminders
 from crm.outbox.jobs import DeliveryRun, deliver_outbox
 from crm.outbox.models import OutboxMessage, OutboxStatus
 from crm.workflow.service import TimerRun, fire_due_timers
 
 LOGIN_THROTTLE_KEPT = dt.timedelta(days=1)
+RATE_LIMIT_WINDOWS_KEPT = dt.timedelta(days=1)
 SENT_MAIL_KEPT = dt.timedelta(days=180)
 CLEAN_UP_BATCH_SIZE = 1000
 OUTBOX_BATCH_SIZE = 200
@@ -69,10 +72,12 @@ class CleanUpRun:
 
     login_throttles: int = 0
     sent_messages: int = 0
+    rate_limit_windows: int = 0
 
 
 def clean_up_expired(now: dt.datetime | None = None) -> CleanUpRun:
-    """Delete login throttles nobody needs any more and sent e-mails older than 180 days."""
+    """Delete login throttles nobody needs any more, sent e-mails older than 180 days and
+    the link pages' rate-limit windows of days past."""
     now = now or utcnow()
     run = CleanUpRun()
     day_ago = now - LOGIN_THROTTLE_KEPT
@@ -88,6 +93,8 @@ def clean_up_expired(now: dt.datetime | None = None) -> CleanUpRun:
         OutboxMessage.status == OutboxStatus.SENT,
         OutboxMessage.sent_at < now - SENT_MAIL_KEPT,
     )
+    run.rate_limit_windows = forget_before(now - RATE_LIMIT_WINDOWS_KEPT)
+    db.session.commit()
     return run
 
 
@@ -112,6 +119,8 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("workflow_timers", fire_workflow_timers, dt.timedelta(hours=1)),
     ScheduledJob("due_reminders", send_due_reminders, dt.timedelta(minutes=1)),
     ScheduledJob("daily_digest", send_daily_digests, dt.timedelta(minutes=15)),
+    ScheduledJob("link_reminders", send_link_reminders, dt.timedelta(minutes=5)),
+    ScheduledJob("expired_links", handle_expired_links, dt.timedelta(minutes=5)),
     ScheduledJob("clean_up", clean_up_expired, dt.timedelta(days=1)),
     ScheduledJob("outbox_delivery", deliver_outbox_backlog, dt.timedelta(seconds=15)),
 ]

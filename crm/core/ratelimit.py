@@ -1,18 +1,22 @@
 """Fixed-window rate limits counted in the database, so that every web worker counts together.
 
 One statement per check: an INSERT ... ON CONFLICT DO UPDATE ... RETURNING the new count
-(PostgreSQL and SQLite 3.35+). Keys are hashed: no address or token is stored as it came.
-Old windows are deleted by the clean-up job (crm.core.jobs).
+(PostgreSQL and SQLite 3.35+). Keys are hashed with the secret key (HMAC): no address is
+stored as it came, nor in a form found again by hashing every address. Old windows are
+deleted by the clean-up job (crm.core.jobs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import math
 import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.db import utcnow
@@ -38,6 +42,19 @@ def parse_rate(text: str) -> Rate:
     return Rate(int(match.group(1)), _SECONDS[match.group(2).lower()])
 
 
+def window_start(rate: Rate, now: dt.datetime) -> dt.datetime:
+    """The start of the fixed window `now` falls in (windows are aligned on the epoch)."""
+    epoch = int(now.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % rate.seconds, dt.UTC)
+
+
+def retry_after(rate: Rate, now: dt.datetime | None = None) -> int:
+    """Whole seconds until the next window opens (for a 429's Retry-After), at least 1."""
+    now = now or utcnow()
+    ends = window_start(rate, now) + dt.timedelta(seconds=rate.seconds)
+    return max(1, math.ceil((ends - now).total_seconds()))
+
+
 def hit(scope: str, key: str, rate: Rate, now: dt.datetime | None = None) -> bool:
     """Count a hit for `key` in `scope`; False once the window's limit is exceeded.
 
@@ -46,10 +63,10 @@ def hit(scope: str, key: str, rate: Rate, now: dt.datetime | None = None) -> boo
     """
     from crm.links.models import RateLimitWindow
 
-    now = now or utcnow()
-    epoch = int(now.timestamp())
-    window_start = dt.datetime.fromtimestamp(epoch - epoch % rate.seconds, dt.UTC)
-    digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:64]
+    start = window_start(rate, now or utcnow())
+    # Keyed with the secret: a plain hash of an IPv4 address is reversed by trying them all.
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, f"{scope}:{key}".encode(), hashlib.sha256).hexdigest()
     table = RateLimitWindow.__table__
     insert = (
         postgresql.insert(table)
@@ -57,7 +74,7 @@ def hit(scope: str, key: str, rate: Rate, now: dt.datetime | None = None) -> boo
         else sqlite.insert(table)
     )
     statement = (
-        insert.values(key=f"{scope[:30]}:{digest}", window_start=window_start, hits=1)
+        insert.values(key=f"{scope[:30]}:{digest}", window_start=start, hits=1)
         .on_conflict_do_update(
             index_elements=[table.c.key, table.c.window_start],
             set_={"hits": table.c.hits + 1},

@@ -49,20 +49,16 @@ def install_security_headers(app: Flask) -> None:
         return response
 
 
-# Secret tokens travel in some URLs (calendar feeds, later e-mailed action links). Access
-# logs of the development server and gunicorn would print them; this filter masks them.
+# Secret tokens travel in some URLs: calendar feeds, and the e-mailed action links
+# `/l/<purpose>/<record>/<token>` (also with `/fresh` after the token). Access logs of the
+# development server and gunicorn would print them, and so might any message or traceback
+# that quotes an address; these are masked before any handler sees them.
 _SECRET_PATHS = re.compile(r"(/calendar/)[^/\s\"?]+(\.ics)|(/l/[^/\s\"?]+/[^/\s\"?]+/)[^/\s\"?]+")
 
 
-class RedactSecrets(logging.Filter):
-    """Masks tokens in logged request lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _SECRET_PATHS.sub(_mask, message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
+def redact(text: str) -> str:
+    """`text` with the secret part of every tokened address replaced by "[redacted]"."""
+    return _SECRET_PATHS.sub(_mask, text)
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -71,12 +67,53 @@ def _mask(match: re.Match[str]) -> str:
     return f"{match.group(3)}[redacted]"
 
 
+def redact_record(record: logging.LogRecord) -> None:
+    """Mask tokens in a log record's message and traceback (in place)."""
+    try:
+        message = record.getMessage()
+    except Exception:
+        return  # a broken record: its handler reports it, as it would without this
+    redacted = redact(message)
+    if redacted != message:
+        record.msg, record.args = redacted, ()
+    if record.exc_info and not record.exc_text:
+        # Formatted now as the handlers would (they reuse `exc_text`), so that an exception
+        # quoting an address leaves no token in the traceback either.
+        text = logging.Formatter().formatException(record.exc_info)
+        if redact(text) != text:
+            record.exc_text = redact(text)
+
+
+class RedactSecrets(logging.Filter):
+    """Masks tokens in logged request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+# A filter sees only the records of its own logger, not those its children pass up: the
+# access logs have one, and every record made in the process is masked when it is made.
+REDACTED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+
+
 def install_log_redaction() -> None:
-    """Mask secrets in the access logs of werkzeug and gunicorn (same process)."""
-    for name in ("werkzeug", "gunicorn.access"):
+    """Mask secrets in every log record of this process (access logs included); idempotent."""
+    for name in REDACTED_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacts_secrets", False):
+        return
+
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        redact_record(record)
+        return record
+
+    redacting_factory.redacts_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
 
 
 def safe_next_url(target: str | None) -> str | None:

@@ -1,10 +1,18 @@
 """An evaluation of a placement: the employer's ratings per programme skill, or the learner's
-feedback."""
+feedback.
+
+A learner's feedback uses the same row: `satisfaction`, `comments` (what went well, then
+what could be better), and `host_again` for "would you recommend this workplace to another
+learner?". The rest of the learner's answer (how far the placement helped them reach the
+learning objectives, 1 to 5, and the two comments apart) is kept, as every decision is, in the
+`decision_data` of the link that carried it (templates/evaluations/_panel.html reads it).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -13,6 +21,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.db import utcnow
 from crm.extensions import db
 from crm.organisations.models import CapacityPeriod, enum_column
+
+if TYPE_CHECKING:
+    from crm.learners.models import ProgrammeOutcome
+    from crm.links.models import ActionLink
 
 
 class EvaluationKind(enum.StrEnum):
@@ -53,7 +65,8 @@ class Evaluation(db.Model):  # type: ignore[name-defined]
     evaluator_name: Mapped[str] = mapped_column(sa.String(200), default="")
     satisfaction: Mapped[int]
     comments: Mapped[str] = mapped_column(sa.Text, default="")
-    # Employer only: would they host again, how many learners, over which period, from when.
+    # Employer: would they host again, how many learners, over which period, from when.
+    # Learner: `host_again` only, for "would you recommend this workplace to another learner?".
     host_again: Mapped[bool | None]
     host_again_count: Mapped[int | None]
     host_again_period: Mapped[CapacityPeriod | None] = mapped_column(enum_column(CapacityPeriod))
@@ -63,6 +76,7 @@ class Evaluation(db.Model):  # type: ignore[name-defined]
     ratings: Mapped[list[EvaluationRating]] = relationship(
         lazy="raise", cascade="all, delete-orphan", back_populates="evaluation"
     )
+    link: Mapped[ActionLink | None] = relationship(lazy="raise")
 
 
 class EvaluationRating(db.Model):  # type: ignore[name-defined]
@@ -82,3 +96,4 @@ class EvaluationRating(db.Model):  # type: ignore[name-defined]
     rating: Mapped[int | None]
 
     evaluation: Mapped[Evaluation] = relationship(lazy="raise", back_populates="ratings")
+    outcome: Mapped[ProgrammeOutcome] = relationship(lazy="raise")

@@ -154,11 +154,23 @@ class ListedFollowUp:
         return self.follow_up.due_at < now
 
 
+# Follow-ups made about action links (crm.links.purposes, crm.portal.fresh) carry the record's
+# workflow name (so the record's next step closes them) with one of these in place of a step.
+LINK_RULES = {
+    "link_expired": _l("made because an e-mailed link expired unanswered"),
+    "link_fresh_requested": _l("made because the recipient asked for a new link"),
+}
+
+
 def rule_label(rule: str) -> str:
     """The workflow step that made a follow-up, in words."""
     if not rule:
         return ""
     workflow_name, _sep, transition_name = rule.partition(".")
+    if transition_name in LINK_RULES:
+        return str(LINK_RULES[transition_name])
+    if workflow_name == "link":
+        return _("made because no e-mail link could be sent")
     definition = current_pack().definitions.get(workflow_name)
     noun: Any = workflow_name
     step = transition_name

@@ -145,11 +145,23 @@ def placement_fingerprint(placement: Any) -> str:
         placement.start_date.isoformat() if placement.start_date else None,
         placement.end_date.isoformat() if placement.end_date else None,
         placement.hours_target,
-        placement.workplace_address,
+        _workplace(placement),
         placement.role_description,
         placement.learning_objectives,
     ]
     return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+
+
+def _workplace(placement: Any) -> str:
+    """The workplace address the employer is shown: the placement's, else the organisation's
+    (filling the placement's in from the organisation then changes nothing they were asked)."""
+    if placement.workplace_address.strip() or placement.organisation_id is None:
+        return str(placement.workplace_address.strip())
+    from crm.organisations.models import Organisation
+    from crm.placements.service import organisation_address
+
+    organisation = db.session.get(Organisation, placement.organisation_id)
+    return organisation_address(organisation).strip() if organisation is not None else ""
 
 
 def _no_fingerprint(placement: Any) -> str:

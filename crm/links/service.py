@@ -339,3 +339,172 @@ def links_of(record_type: str, record_id: int) -> list[ActionLink]:
 def get_link(link_id: int) -> ActionLink | None:
     """A link by id (staff pages and e-mail rendering)."""
     return db.session.get(ActionLink, link_id)
+
+
+# --- the officer's side (the placement page's links panel; changed records) ------------------
+
+
+class LinkState:
+    """What became of a link, as the officer's panel shows it (see `link_state`)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # revoked by an officer
+    REPLACED = "replaced"  # superseded by a newer link
+    CLOSED = "closed"  # the record moved on without the recipient's answer
+    CHANGED = "changed"  # the record changed after it was sent
+
+
+_STATE_OF_END = {
+    LinkEnd.REVOKED: LinkState.WITHDRAWN,
+    LinkEnd.SUPERSEDED: LinkState.REPLACED,
+    LinkEnd.CLOSED: LinkState.CLOSED,
+    LinkEnd.CHANGED: LinkState.CHANGED,
+}
+
+
+def link_state(link: ActionLink, record: Any, now: dt.datetime | None = None) -> str:
+    """What became of a link, for staff; `record` is the link's record, already loaded."""
+    from crm.links import purposes
+
+    if link.spent_at is not None:
+        return LinkState.ANSWERED
+    if link.ended_at is not None:
+        return _STATE_OF_END.get(link.end_reason or LinkEnd.CLOSED, LinkState.CLOSED)
+    if link.expires_at <= (now or utcnow()):
+        return LinkState.EXPIRED
+    spec = purposes.spec(link.purpose)
+    if record is None or record.state not in spec.open_states:
+        return LinkState.CLOSED
+    if link.fingerprint and spec.fingerprint(record) != link.fingerprint:
+        return LinkState.CHANGED
+    return LinkState.OPEN
+
+
+def purposes_to_send(record_type: str, record: Any, links: list[ActionLink]) -> list[LinkPurpose]:
+    """The purposes an officer may send a new link for now: those that decide in the record's
+    state and whose question was not answered yet (`links`: the record's links)."""
+    from crm.links import purposes
+
+    answered = {link.purpose for link in links if link.spent_at is not None}
+    return [
+        spec.purpose
+        for spec in purposes.SPECS.values()
+        if spec.record_type == record_type
+        and record.state in spec.open_states
+        and spec.purpose not in answered
+    ]
+
+
+def send_new_link(
+    purpose: LinkPurpose, record: Any, acting: User, now: dt.datetime | None = None
+) -> ActionLink | None:
+    """An officer sends the recipient a new link, which replaces the open one (if any).
+
+    ValueError (with a message for the officer) when the purpose does not decide in the
+    record's state, was answered already, or its recipient has no e-mail address.
+    """
+    from crm.links import purposes
+
+    spec = purposes.spec(purpose)
+    # One sender at a time per record (PostgreSQL; SQLite's write transaction already is):
+    # of two officers sending at once, the second supersedes the first's link.
+    model = type(record)
+    state = db.session.scalar(sa.select(model.state).where(model.id == record.id).with_for_update())
+    if state not in spec.open_states:
+        raise ValueError(_("A link for this cannot be sent at this stage."))
+    answered = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ActionLink)
+        .where(
+            ActionLink.record_type == spec.record_type,
+            ActionLink.record_id == record.id,
+            ActionLink.purpose == purpose,
+            ActionLink.spent_at.is_not(None),
+        )
+    )
+    if answered:
+        raise ValueError(_("This has already been answered: no new link is needed."))
+    recipient = spec.recipient(spec.load(record.id))
+    if recipient is None or not recipient.email:
+        # Checked before `issue`, which would end the open link first: the link already
+        # sent stays as it is, and the officer knows to correct the address.
+        raise ValueError(spec.no_recipient_subject())
+    return issue(purpose, record, acting=acting, now=now)
+
+
+def withdraw(link: ActionLink, acting: User, now: dt.datetime | None = None) -> None:
+    """`revoke` with the link's row locked and read afresh: an answer arriving at the same
+    moment is either in (ValueError: already answered) or finds the link withdrawn."""
+    db.session.refresh(link, with_for_update=True)
+    revoke(link, acting, now)
+
+
+@dataclass(frozen=True)
+class Reissued:
+    """A link ended because its record changed, and the link sent in its place (None when
+    nobody could be sent one: the officer has a follow-up instead)."""
+
+    purpose: LinkPurpose
+    link: ActionLink | None
+
+
+def reissue_if_changed(
+    record: Any, acting: User | None = None, now: dt.datetime | None = None
+) -> list[Reissued]:
+    """End the record's open links whose question changed (CHANGED) and send new ones.
+
+    Call it after the record's changes are set: a link asks its recipient about what its
+    fingerprint covers (for a placement: dates, supervisor, hours, address, role, objectives);
+    once any of that changed, the old link no longer decides, and the (possibly new)
+    recipient gets a link that shows what is now asked.
+    """
+    from crm.links import purposes
+
+    record_type = _record_type(record)
+    specs = [
+        spec
+        for spec in purposes.SPECS.values()
+        if spec.record_type == record_type and record.state in spec.open_states
+    ]
+    if not specs:
+        return []
+    open_links = list(
+        db.session.execute(
+            sa.select(ActionLink.purpose, ActionLink.fingerprint).where(
+                ActionLink.record_type == record_type,
+                ActionLink.record_id == record.id,
+                ActionLink.purpose.in_([spec.purpose for spec in specs]),
+                ActionLink.spent_at.is_(None),
+                ActionLink.ended_at.is_(None),
+                ActionLink.fingerprint != "",
+            )
+        )
+    )
+    stale = {
+        purpose
+        for purpose, fingerprint in open_links
+        if purposes.spec(purpose).fingerprint(record) != fingerprint
+    }
+    if not stale:
+        return []
+    now = now or utcnow()
+    db.session.flush()
+    # Relationships already loaded (the old supervisor) are not refreshed by a flush of the
+    # new keys: read the record afresh before the new link is addressed.
+    db.session.expire(record)
+    reissued = []
+    for purpose in sorted(stale):
+        spec = purposes.spec(purpose)
+        end_open_links(
+            spec.record_type, record.id, LinkEnd.CHANGED, purpose=purpose, acting=acting, now=now
+        )
+        reissued.append(Reissued(purpose, issue(purpose, record, acting=acting, now=now)))
+    return reissued
+
+
+def _record_type(record: Any) -> str:
+    from crm.workflow.service import adapter_for
+
+    return adapter_for(record).record_type

@@ -24,6 +24,7 @@ from crm.contacts.models import Contact, ContactRole
 from crm.db import utcnow
 from crm.extensions import db
 from crm.learners.models import Learner, Programme
+from crm.links.service import Reissued, reissue_if_changed
 from crm.organisations.models import Organisation
 from crm.partnerships.models import Partnership
 from crm.placements.adapter import ADAPTER, definition, organisation_partnership
@@ -403,11 +404,16 @@ def request_placement(
     return placement
 
 
-def update_placement(placement: Placement, values: PlacementValues, acting: User) -> None:
-    """Change a placement's details (organisation, supervisor, dates, hours, texts)."""
+def update_placement(placement: Placement, values: PlacementValues, acting: User) -> list[Reissued]:
+    """Change a placement's details (organisation, supervisor, dates, hours, texts).
+
+    A link whose question changed (e.g. new dates while the employer is asked to confirm)
+    stops working and a new one goes out: returns those (crm.links.service.Reissued).
+    """
     if not may_edit(acting, placement):
         raise PermissionError("not allowed")
     _save(placement, _changes(placement, values, acting))
+    return reissue_if_changed(placement, acting)
 
 
 def values_of(placement: Placement, **changes: Any) -> PlacementValues:

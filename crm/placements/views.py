@@ -15,10 +15,14 @@ from crm.activities.timeline import TimelineEntry
 from crm.core.pagination import page_number
 from crm.core.validators import choices
 from crm.db import utcnow
+from crm.evaluations.service import evaluations_of
 from crm.extensions import db
 from crm.followups.service import open_follow_ups_for
 from crm.learners import service as learners
 from crm.learners.models import Learner
+from crm.links import purposes
+from crm.links.service import Reissued
+from crm.links.views import link_panel
 from crm.organisations.models import Organisation
 from crm.organisations.service import owner_filter_choices, owners
 from crm.placements import listing, matching
@@ -203,6 +207,7 @@ def show(placement_id: int) -> str:
     wf = workflow.definition_for(placement)
     now = utcnow()
     capacity = matching.placement_capacity(placement)
+    can_edit = placements.may_edit(current_user, placement)
     return render_template(
         "placements/show.html",
         placement=placement,
@@ -212,7 +217,7 @@ def show(placement_id: int) -> str:
         state=wf.state(placement.state),
         sla=engine.sla_status(wf, placement.state, placement.state_entered_at, now),
         options=workflow.options_for(placement, current_user, now),
-        can_edit=placements.may_edit(current_user, placement),
+        can_edit=can_edit,
         transition_form=TransitionForm(),
         checklist_form=ChecklistForm(),
         ticked=set((placement.checklist or {}).get(placement.state, [])),
@@ -222,6 +227,8 @@ def show(placement_id: int) -> str:
         minor_at_start=placement.start_date is not None
         and learners.is_minor(placement.learner.birth_date, placement.start_date),
         follow_ups=open_follow_ups_for("placement", placement.id),
+        links_panel=link_panel(placement, can_edit, now),
+        evaluations=evaluations_of(placement.id),
     )
 
 
@@ -273,7 +280,7 @@ def edit(placement_id: int) -> Response | str:
     _officer_choices(form)
     if form.validate_on_submit():
         try:
-            placements.update_placement(placement, form.values(), current_user)
+            reissued = placements.update_placement(placement, form.values(), current_user)
         except placements.PlacementError as exc:
             db.session.rollback()
             _show_error(form, exc)
@@ -281,9 +288,34 @@ def edit(placement_id: int) -> Response | str:
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")
-            return redirect(url_for("placements.show", placement_id=placement.id))
+            _flash_reissued(reissued)
+            return redirect(url_for("placements.show", placement_id=placement_id))
     _organisation_choices(form, placement)
     return render_template("placements/form.html", form=form, placement=placement)
+
+
+def _flash_reissued(reissued: list[Reissued]) -> None:
+    """Tell the officer that the employer's link changed with the details they saved."""
+    for item in reissued:
+        if item.link is None:
+            flash(
+                _(
+                    "The details asked about changed: the link already sent no longer works. "
+                    "%(reason)s.",
+                    reason=purposes.spec(item.purpose).no_recipient_subject(),
+                ),
+                "warning",
+            )
+        else:
+            flash(
+                _(
+                    "The details asked about changed: the link already sent no longer works, "
+                    "and a new one was sent to %(name)s (%(email)s).",
+                    name=item.link.recipient_name,
+                    email=item.link.recipient_email,
+                ),
+                "info",
+            )
 
 
 @bp.get("/match")

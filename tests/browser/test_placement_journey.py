@@ -52,7 +52,6 @@ ASK_BLOCKED = [
     "Fill in the role description before moving to Awaiting employer.",
     "Fill in the learning objectives before moving to Awaiting employer.",
 ]
-FOLLOW_UP = "The employer has not answered the placement request"
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,7 @@ def test_learner_match_and_ask_the_employer(
     expect(ask.locator(".blocked-reasons")).to_have_count(0)
     ui.assert_fits()
 
-    # Asked: the employer has the next move, and a reminder waits for the officer.
+    # Asked: the employer has the next move, with a confirmation link.
     _fire(ui, "ask_employer")
     expect(page).to_have_url(placement_url)
     expect(_statuses(ui)).to_have_text("Moved to Awaiting employer.")
@@ -299,9 +298,12 @@ def test_learner_match_and_ask_the_employer(
     expect(page.locator("#guidance")).to_contain_text("The supervisor has been sent")
     expect(_transition(ui, "confirm")).to_have_count(1)
     expect(_transition(ui, "ask_employer")).to_have_count(0)
-    follow_ups = page.locator("#follow-ups li")
-    expect(follow_ups).to_have_count(1)
-    expect(follow_ups).to_contain_text(FOLLOW_UP)
+    # The supervisor has been e-mailed a confirmation link; the officer sees it, not its address.
+    links = page.locator("#links .action-link")
+    expect(links).to_have_count(1)
+    expect(links.nth(0)).to_have_attribute("data-state", "open")
+    expect(links.nth(0)).to_contain_text(SUPERVISOR_EMAIL)
+    expect(page.locator("#links a[href*='/l/']")).to_have_count(0)
 
     # The history, newest first.
     moves = page.locator("#timeline .timeline-entry.kind-transition")

@@ -37,6 +37,8 @@ EXPECTED_JOBS = {
     "outbox_delivery": dt.timedelta(seconds=15),
     "due_reminders": dt.timedelta(minutes=1),
     "daily_digest": dt.timedelta(minutes=15),
+    "link_reminders": dt.timedelta(minutes=5),
+    "expired_links": dt.timedelta(minutes=5),
     "workflow_timers": dt.timedelta(hours=1),
     "clean_up": dt.timedelta(days=1),
 }
