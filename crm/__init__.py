@@ -124,6 +124,8 @@ def _load_workflows(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Record types whose area has no pages yet still need their workflow adapter.
+    import crm.agreements.adapter  # noqa: F401
     from crm.activities.views import bp as activities_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp

@@ -68,6 +68,8 @@ class Settings:
     link_days: int = 14
     link_rate_limit: str = "30/minute"
     proxy_hops: int = 0
+    provider_name: str = "Demo Vocational College"
+    provider_address: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -103,6 +105,9 @@ class Settings:
             link_days=_env_int("CRM_LINK_DAYS", 14, minimum=1),
             link_rate_limit=os.environ.get("CRM_LINK_RATE_LIMIT", "").strip() or "30/minute",
             proxy_hops=_env_int("CRM_PROXY_HOPS", 0, minimum=0),
+            provider_name=os.environ.get("CRM_PROVIDER_NAME", "").strip()
+            or "Demo Vocational College",
+            provider_address=os.environ.get("CRM_PROVIDER_ADDRESS", "").strip(),
         )
         settings.validate()
         return settings
@@ -173,6 +178,9 @@ class Settings:
             "CRM_LINK_DAYS": self.link_days,
             "CRM_LINK_RATE_LIMIT": self.link_rate_limit,
             "CRM_PROXY_HOPS": self.proxy_hops,
+            # The education provider, as agreements name it.
+            "CRM_PROVIDER_NAME": self.provider_name,
+            "CRM_PROVIDER_ADDRESS": self.provider_address,
             "CRM_WORKFLOWS_DIR": os.environ.get("CRM_WORKFLOWS_DIR", "")
             or str(PROJECT_ROOT / "workflows"),
         }

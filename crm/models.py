@@ -1,6 +1,7 @@
 """Every model module, imported in one place so that the metadata (and Alembic) sees all tables."""
 
 from crm.activities import models as activities  # noqa: F401
+from crm.agreements import models as agreements  # noqa: F401
 from crm.auth import models as auth  # noqa: F401
 from crm.contacts import models as contacts  # noqa: F401
 from crm.evaluations import models as evaluations  # noqa: F401

@@ -89,6 +89,9 @@ class ActionLink(db.Model):  # type: ignore[name-defined]
     learner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("learners.id", ondelete="SET NULL"), index=True
     )
+    # Which of the record's recipients, where a purpose has several (an agreement's signers:
+    # "employer", "learner", "guardian"); "" where it has one.
+    party: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
     recipient_email: Mapped[str] = mapped_column(sa.String(254))
     language: Mapped[str] = mapped_column(sa.String(10), default="en")

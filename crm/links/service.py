@@ -146,11 +146,15 @@ def issue(
     *,
     acting: User | None = None,
     now: dt.datetime | None = None,
+    recipient: Recipient | None = None,
+    party: str = "",
 ) -> ActionLink | None:
     """Issue a link for the record's recipient and queue the e-mail that carries it.
 
-    Earlier open links of the same purpose and record are superseded: one link is live.
-    Returns None when the record has no recipient with an e-mail address; the officer gets a
+    Earlier open links of the same purpose, record and party are superseded: one link is
+    live. A purpose with several recipients per record (an agreement's signers) names each
+    one's `party` and passes the `recipient`; otherwise the purpose's spec finds it.
+    Returns None when there is no recipient with an e-mail address; the officer gets a
     follow-up saying so instead.
     """
     from crm.links import purposes
@@ -159,8 +163,10 @@ def issue(
     spec = purposes.spec(purpose)
     # The same record, with what the e-mail shows loaded (the caller's copy may lack it).
     record = spec.load(record.id)
-    end_open_links(spec.record_type, record.id, LinkEnd.SUPERSEDED, purpose=purpose, now=now)
-    recipient = spec.recipient(record)
+    end_open_links(
+        spec.record_type, record.id, LinkEnd.SUPERSEDED, purpose=purpose, party=party, now=now
+    )
+    recipient = recipient or spec.recipient(record)
     if recipient is None or not recipient.email:
         purposes.no_recipient_follow_up(spec, record, now)
         return None
@@ -174,6 +180,7 @@ def issue(
         organisation_id=spec.organisation_id(record),
         contact_id=recipient.contact_id,
         learner_id=recipient.learner_id,
+        party=party,
         recipient_name=recipient.name[:200],
         recipient_email=recipient.email,
         language=recipient.language,
@@ -224,10 +231,11 @@ def end_open_links(
     reason: LinkEnd,
     *,
     purpose: LinkPurpose | None = None,
+    party: str | None = None,
     acting: User | None = None,
     now: dt.datetime | None = None,
 ) -> int:
-    """End the record's unspent, unended links (of one purpose, or all); how many."""
+    """End the record's unspent, unended links (of one purpose and party, or all); how many."""
     query = sa.update(ActionLink).where(
         ActionLink.record_type == record_type,
         ActionLink.record_id == record_id,
@@ -236,6 +244,8 @@ def end_open_links(
     )
     if purpose is not None:
         query = query.where(ActionLink.purpose == purpose)
+    if party is not None:
+        query = query.where(ActionLink.party == party)
     result = db.session.execute(
         query.values(
             ended_at=now or utcnow(),

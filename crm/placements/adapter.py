@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.activities.models import Activity
+from crm.agreements.adapter import newest_agreement_state
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.extensions import db
@@ -135,7 +136,10 @@ class PlacementAdapter:
             checklist={state: frozenset(keys) for state, keys in (record.checklist or {}).items()},
             contact_roles=roles,
             activity_kinds_since_entered=kinds,
-            related_states={"partnership": row.partnership_state, "agreement": None},
+            related_states={
+                "partnership": row.partnership_state,
+                "agreement": newest_agreement_state(placement_id=record.id),
+            },
         )
 
     def organisation_id(self, record: Placement) -> int | None:
@@ -151,7 +155,16 @@ class PlacementAdapter:
         if relation == "partnership":
             query = _partnership_query(record)
             return db.session.scalar(query) if query is not None else None
-        return None  # agreements come with their own area
+        if relation == "agreement":
+            from crm.agreements.models import Agreement
+
+            return db.session.scalar(
+                sa.select(Agreement)
+                .where(Agreement.placement_id == record.id)
+                .order_by(Agreement.id.desc())
+                .limit(1)
+            )
+        return None
 
     def entered_state(self, context: workflow.EffectContext) -> None:
         """Release the period when the placement is cancelled; keep the employer's reason."""

@@ -190,3 +190,50 @@ def send_action_link(params: LinkParams, context: object) -> None:
 
     assert isinstance(context, EffectContext)
     links.issue(LinkPurpose(params.purpose), context.record, acting=context.user, now=context.now)
+
+
+@effect("issue_agreement_version", records=frozenset({"agreement"}))
+def issue_agreement_version(params: BaseModel, context: object) -> None:
+    """Render the agreement's next version (an immutable PDF), supersede the previous one,
+    and ask every party to sign it (links by e-mail; the provider in the app)."""
+    from crm.agreements import service as agreements
+    from crm.workflow.service import EffectContext
+
+    assert isinstance(context, EffectContext)
+    agreements.issue_version(context.record, acting=context.user, now=context.now)
+
+
+@effect("seal_agreement", records=frozenset({"agreement"}))
+def seal_agreement(params: BaseModel, context: object) -> None:
+    """Make the sealed copy: the signed version's pages plus the evidence page."""
+    from crm.agreements import sealing
+    from crm.workflow.service import EffectContext
+
+    assert isinstance(context, EffectContext)
+    sealing.seal_current_version(context.record, now=context.now)
+
+
+@effect("advance_agreement_subject", records=frozenset({"agreement"}))
+def advance_agreement_subject(params: BaseModel, context: object) -> None:
+    """Move the placement (agreement signed → ready) or the partnership (memorandum signed →
+    active) on, when it waits for this agreement."""
+    from crm.agreements import service as agreements
+    from crm.workflow.service import EffectContext
+
+    assert isinstance(context, EffectContext)
+    agreements.advance_subject(context.record, now=context.now)
+
+
+class AgreementParams(_Params):
+    kind: Literal["placement_agreement"] = "placement_agreement"
+
+
+@effect("issue_agreement", AgreementParams, records=frozenset({"placement"}))
+def issue_agreement(params: AgreementParams, context: object) -> None:
+    """Prepare the placement's agreement from its data and issue it for signature at once
+    (the officer can still correct the terms and issue a new version)."""
+    from crm.agreements import service as agreements
+    from crm.workflow.service import EffectContext
+
+    assert isinstance(context, EffectContext)
+    agreements.issue_for_placement(context.record, acting=context.user, now=context.now)

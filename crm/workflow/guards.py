@@ -222,3 +222,22 @@ def guardian_consent_if_minor(params: BaseModel, facts: Facts, context: GuardCon
         "before moving to %(state)s.",
         state=context.target_label,
     )
+
+
+@guard("date_passed", FieldParams)
+def date_passed(params: FieldParams, facts: Facts, context: GuardContext) -> str | None:
+    """A date field of the record lies in the past (e.g. an agreement's expiry date)."""
+    value = facts.fields.get(params.field)
+    if value is None:
+        return _(
+            "Fill in %(field)s before moving to %(state)s.",
+            field=_field_label(context.definition.record, params.field),
+            state=context.target_label,
+        )
+    day = value.date() if hasattr(value, "date") else value
+    if day >= facts.now.date():
+        return _(
+            "%(field)s has not passed yet.",
+            field=_field_label(context.definition.record, params.field),
+        )
+    return None

@@ -22,7 +22,7 @@ FLASK = Path(sys.executable).parent / "flask"
 # Files are named relative to the working directory (the tests run the commands from the
 # project folder, as the README does).
 OK_LINES = [
-    "workflows/agreement.yaml: ok — agreement v1, 8 states, 7 transitions",
+    "workflows/agreement.yaml: ok — agreement v2, 8 states, 8 transitions",
     "workflows/partnership.yaml: ok — partnership v1, 9 states, 11 transitions",
     "workflows/placement.yaml: ok — placement v2, 12 states, 14 transitions",
 ]
@@ -204,7 +204,7 @@ def test_only_the_check_command_starts_on_a_broken_pack(tmp_path):
         "agreeing, active, under_review, dormant, closed",
     ]
     assert checked.stdout.splitlines() == [
-        f"{directory / 'agreement.yaml'}: ok — agreement v1, 8 states, 7 transitions",
+        f"{directory / 'agreement.yaml'}: ok — agreement v2, 8 states, 8 transitions",
         f"{directory / 'placement.yaml'}: ok — placement v2, 12 states, 14 transitions",
     ]
 

@@ -1,0 +1,1 @@
+"""Agreements: generated, versioned PDF documents signed by every party, with evidence."""
