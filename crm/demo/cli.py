@@ -53,8 +53,14 @@ def demo_command(if_empty: bool) -> None:
         f"Loaded the demo data set: {summary.users} accounts, {summary.organisations} "
         f"organisations, {summary.contacts} contacts, {summary.activities} activities, "
         f"{summary.tags} tags, {summary.partnerships} partnerships, {summary.programmes} "
-        f"programmes, {summary.learners} learners, {summary.placements} placements."
+        f"programmes, {summary.learners} learners, {summary.placements} placements, "
+        f"{summary.links} e-mailed links, {summary.evaluations} evaluations."
     )
+    if summary.links_queued:
+        click.echo(
+            f"{summary.links_queued} links to employers and learners are waiting in the "
+            "outbox: open /outbox/ (the development mailbox) to answer as one of them."
+        )
     click.echo(f"Log in with any of these, password {DEMO_PASSWORD!r}:")
     for user in DEMO_USERS:
         click.echo(f"  {user.email:<22} {user.role.value}")

@@ -35,6 +35,7 @@ from crm.demo.learners import demo_learner_plan
 from crm.demo.learners_load import load_learners
 from crm.demo.stories import STATE_ENTRIES
 from crm.extensions import db
+from crm.links.service import link_days
 from crm.organisations.models import Organisation
 from crm.organisations.service import (
     OrganisationError,
@@ -95,6 +96,9 @@ class DemoSummary:
     programmes: int = 0
     learners: int = 0
     placements: int = 0
+    links: int = 0
+    links_queued: int = 0
+    evaluations: int = 0
 
 
 def demo_plan(today: dt.date, workflow: WorkflowDef | None = None) -> list[DemoEmployer]:
@@ -200,7 +204,9 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
     db.session.flush()
     placement_workflow = placement_definition()
     learners = load_learners(
-        demo_learner_plan(today, plans, partnership_workflow(), placement_workflow),
+        demo_learner_plan(
+            today, plans, partnership_workflow(), placement_workflow, link_days=link_days()
+        ),
         placement_workflow,
         organisations,
         people_of,
@@ -220,6 +226,9 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
         learners.programmes,
         learners.learners,
         learners.placements,
+        learners.links,
+        learners.links_queued,
+        learners.evaluations,
     )
 
 

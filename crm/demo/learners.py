@@ -8,6 +8,8 @@ planned on the placement workflow (`crm.demo.placements`) and then given a host:
 of the learner's sector whose demo partnership was active when the placement was matched,
 with a workplace supervisor who has an e-mail address (added where the employer had none).
 Dates lie inside the learner's programme year and a learner's placements never overlap.
+The links e-mailed along the way and the evaluations that came back are planned last
+(`crm.demo.answers`).
 
 The plan is a pure function of the day of loading: the same day gives the same learners.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crm.contacts.models import ConsentBasis, ContactRole
+from crm.demo.answers import PlacementAnswers, plan_answers
 from crm.demo.countries import COUNTRIES, feminine_surname
 from crm.demo.employers import ContactPlan, EmployerMaker, ascii_slug
 from crm.demo.placements import NOT_STARTED, PlacementHistory, PlacementPlanner, office_time
@@ -89,7 +92,8 @@ DEMO_STORIES: tuple[DemoStory, ...] = (
     DemoStory("confirmed", 1, minor=True, consent_early=False),
     DemoStory("awaiting_employer", 4),
     DemoStory("awaiting_employer", 1, overdue=True),
-    DemoStory("matched", 5),
+    DemoStory("matched", 4),
+    DemoStory("matched", 1, path=1),  # the employer proposed other dates
     DemoStory("declined", 3),
     DemoStory("requested", 5),
     DemoStory("requested", 1, overdue=True),
@@ -167,6 +171,7 @@ class DemoLearnerPlan:
     learners: list[DemoLearner]
     placements: list[DemoPlacement]
     supervisors: dict[int, int | ContactPlan]  # host: index of a contact, or one to add
+    answers: list[PlacementAnswers]  # each placement's links and evaluations
 
 
 @dataclass
@@ -226,8 +231,10 @@ class _DemoPlanner:
         employers: list[DemoEmployer],
         partnership_workflow: WorkflowDef,
         placement_workflow: WorkflowDef,
+        link_days: int,
     ):
         self.today = today
+        self.link_days = link_days
         self.now = dt.datetime.combine(today, dt.time(), dt.UTC)
         self.rng = random.Random(PLACEMENT_SEED)
         self.employers = employers
@@ -439,8 +446,33 @@ class _DemoPlanner:
         chosen = self.rng.sample(self.learners, len(SUPPORT_NEEDS))
         for learner, needs in zip(chosen, SUPPORT_NEEDS, strict=True):
             learner.support_needs = needs
+        supervisors = self._supervisors()
         return DemoLearnerPlan(
-            self.programmes, self.years, self.learners, self.placements, self._supervisors()
+            self.programmes,
+            self.years,
+            self.learners,
+            self.placements,
+            supervisors,
+            self._answers(),
+        )
+
+    def _answers(self) -> list[PlacementAnswers]:
+        """The placements' links and evaluations (crm.demo.answers)."""
+        pledges = []
+        for placement in self.placements:
+            plan = self.employers[placement.host].plan if placement.host is not None else None
+            pledges.append(
+                (plan.capacity_pledge, plan.capacity_period)
+                if plan is not None
+                else (0, CapacityPeriod.YEAR)
+            )
+        return plan_answers(
+            self.placements,
+            [self.learners[placement.learner].first_name for placement in self.placements],
+            pledges,
+            self.planner.definition,
+            self.now,
+            self.link_days,
         )
 
     def _supervisors(self) -> dict[int, int | ContactPlan]:
@@ -475,7 +507,9 @@ def demo_learner_plan(
     employers: list[DemoEmployer],
     partnership_workflow: WorkflowDef,
     placement_workflow: WorkflowDef,
+    link_days: int = 14,
 ) -> DemoLearnerPlan:
-    """The demo's learners and placements for employers planned by `demo_plan(today)`."""
-    planner = _DemoPlanner(today, employers, partnership_workflow, placement_workflow)
+    """The demo's learners and placements for employers planned by `demo_plan(today)`, with
+    the placements' links (valid `link_days` days) and evaluations."""
+    planner = _DemoPlanner(today, employers, partnership_workflow, placement_workflow, link_days)
     return planner.plan()

@@ -2,7 +2,8 @@
 
 The employers and partnerships are already in the session; supervisors an employer lacks are
 added through the contact service, the rest goes in as rows (`crm.demo.rows`): placements
-with their transition history and follow-ups as the placement workflow would have left them.
+with their transition history and follow-ups as the placement workflow would have left them,
+then their action links and evaluations (`crm.demo.answers_load`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.contacts.service import ContactValues, create_contact
+from crm.demo.answers_load import load_answers
 from crm.demo.employers import ContactPlan
 from crm.demo.learners import DemoLearnerPlan
 from crm.demo.rows import (
@@ -42,6 +44,9 @@ class LearnersSummary:
     learners: int = 0
     placements: int = 0
     supervisors_added: int = 0
+    links: int = 0
+    links_queued: int = 0  # invitations waiting in the outbox
+    evaluations: int = 0
 
 
 def load_learners(
@@ -116,8 +121,17 @@ def load_learners(
         transitions += steps
         follow_ups += tasks
     insert_histories(transitions, follow_ups)
+    answers = load_answers(plan, placement_ids, learner_ids, hosts, users)
     added = sum(1 for supervisor in plan.supervisors.values() if not isinstance(supervisor, int))
-    return LearnersSummary(len(programme_ids), len(learner_ids), len(placement_ids), added)
+    return LearnersSummary(
+        len(programme_ids),
+        len(learner_ids),
+        len(placement_ids),
+        added,
+        answers.links,
+        answers.queued,
+        answers.evaluations,
+    )
 
 
 def _host(

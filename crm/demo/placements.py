@@ -40,7 +40,11 @@ DECLINED_FIRST = ("match", "ask_employer", "decline", "rematch")
 # The ways a placement reaches each stage (the first is the usual one).
 PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "requested": ((),),
-    "matched": (("match",),),
+    "matched": (
+        ("match",),
+        # The employer proposed other dates through the link: back with the officer.
+        ("match", "ask_employer", "propose_dates"),
+    ),
     "awaiting_employer": (("match", "ask_employer"),),
     "confirmed": (_TO_CONFIRMED,),
     "declined": (("match", "ask_employer", "decline"),),
@@ -365,7 +369,7 @@ class PlacementPlanner:
 
     def _actor(self, transition: TransitionDef) -> str:
         if "officer" not in transition.by:
-            return "system"
+            return "employer" if "employer" in transition.by else "system"
         share = EMPLOYER_SHARE.get(transition.name)
         return "employer" if share and self.rng.random() < share else "officer"
 

@@ -214,13 +214,29 @@ REOPEN_COMMENTS: tuple[str, ...] = (
 # What officers and employers write on a placement's steps: the reasons a step asks for, and
 # the support needs a few learners have (special-category data, shown to few).
 
-DECLINE_REASONS: tuple[str, ...] = (
-    "Our supervisor is on leave for most of those weeks; we cannot guarantee supervision.",
-    "We already host two learners in that period and have no workstation free.",
-    "The dates clash with our annual shutdown for maintenance.",
-    "We are short-staffed this season and cannot take on a learner.",
-    "The tasks we have in that period do not fit the learning objectives.",
+# Why employers decline, with the reason they pick from the link page's list
+# (crm.placements.confirmation.DeclineReason) when they answer through the link.
+DECLINES: tuple[tuple[str, str], ...] = (
+    (
+        "no_supervisor",
+        "Our supervisor is on leave for most of those weeks; we cannot guarantee supervision.",
+    ),
+    ("no_capacity", "We already host two learners in that period and have no workstation free."),
+    ("dates", "The dates clash with our annual shutdown for maintenance."),
+    ("no_capacity", "We are short-staffed this season and cannot take on a learner."),
+    ("role", "The tasks we have in that period do not fit the learning objectives."),
 )
+DECLINE_REASONS: tuple[str, ...] = tuple(text for _, text in DECLINES)
+DECLINE_REASON_KINDS: dict[str, str] = {text: kind for kind, text in DECLINES}
+
+# What an employer writes when proposing other dates ({later}: "two weeks", ...).
+PROPOSAL_NOTES: tuple[str, ...] = (
+    "Our busy season runs until then; {later} later the supervisor has time for a learner.",
+    "The workshop is being refitted; we can start {later} later than asked.",
+    "The supervisor is away on a training course first. Same length, {later} later?",
+    "We would gladly host, but only after our stocktaking, about {later} later.",
+)
+WEEKS_LATER: dict[int, str] = {1: "a week", 2: "two weeks", 3: "three weeks", 4: "four weeks"}
 
 POSTPONE_REASONS: tuple[str, ...] = (
     "Learner ill for several weeks; new dates after the medical check, probably next term.",
@@ -258,4 +274,54 @@ SUPPORT_NEEDS: tuple[str, ...] = (
     "name one contact person.",
     "ADHD: clear daily task lists and a quiet place for written work.",
     "Uses a wheelchair: step-free access and an accessible toilet are needed at the workplace.",
+)
+
+# --- evaluations ------------------------------------------------------------------------------
+#
+# What supervisors and learners write when they answer an evaluation or feedback link; `{name}`
+# is the learner's first name.
+
+EMPLOYER_COMMENTS: dict[str, tuple[str, ...]] = {
+    "high": (
+        "{name} was punctual, curious and quickly trusted with tasks of their own.",
+        "A real help to the team. {name} asked good questions and took feedback well.",
+        "{name} worked carefully and safely; the customers liked them.",
+        "Very good placement. We would like to keep in touch with {name} for a summer job.",
+        "Reliable and motivated. {name} finished the small project we gave them on their own.",
+    ),
+    "mid": (
+        "{name} did what was asked but needed reminding about documentation.",
+        "A good start; {name} should speak up more when something is unclear.",
+        "Technically fine. Punctuality was a problem in the first week, better afterwards.",
+        "{name} did well with routine tasks; planning their own work is still hard.",
+    ),
+    "low": (
+        "{name} missed several days without telling us; we had to call the school twice.",
+        "The placement came at a busy time for us and {name} needed more support than we had.",
+        "{name} was not ready for work with customers yet; more practice at school first.",
+    ),
+}
+
+# Why an employer would not host again (their capacity pledge is now none).
+EMPLOYER_NO_ROOM: tuple[str, ...] = (
+    "We cannot take another learner next year: the team is moving to a new site.",
+    "No room for learners for now; we will tell the school when that changes.",
+    "Our supervisor retires this year and nobody else can take it on yet.",
+)
+
+LEARNER_WENT_WELL: tuple[str, ...] = (
+    "My supervisor explained everything and let me try things myself.",
+    "The team was friendly and I learned a lot about how the work is planned.",
+    "I could use what we learned at school, and I got real tasks.",
+    "I worked with customers for the first time and it went better than I thought.",
+    "Good mix of tasks; I learned to use new tools.",
+)
+
+LEARNER_COULD_BE_BETTER: tuple[str, ...] = (
+    "The first days I often did not know what to do.",
+    "More time with my supervisor; they were very busy.",
+    "Long travel to the workplace; an earlier start time would help.",
+    "I would have liked more varied tasks.",
+    "",
+    "",
 )

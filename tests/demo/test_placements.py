@@ -225,12 +225,23 @@ def test_demo_placements_show_the_stories_an_officer_meets(demo):
     assert blocked  # a minor's agreement waits for the guardian's consent
     twice = Counter(p.learner_id for p in placements)
     assert max(twice.values()) == 2
-    open_follow_ups = db.session.scalar(
+    # What the officer has to chase: links that expired unanswered (and whatever the workflow's
+    # steps schedule); tests/demo/test_answers.py checks each against its link.
+    wf = placement_definition()
+    rules = {"placement.link_expired"} | {
+        f"{wf.name}.{t.name}"
+        for t in wf.transitions
+        if any(call.name == "schedule_follow_up" for call in t.effects)
+    }
+    open_follow_ups = db.session.execute(
         sa.text(
-            "SELECT count(*) FROM follow_ups WHERE record_type = 'placement' AND status = 'open'"
+            "SELECT record_id, created_by_rule FROM follow_ups "
+            "WHERE record_type = 'placement' AND status = 'open'"
         )
-    )
-    assert open_follow_ups >= 3
+    ).all()
+    assert {rule for _, rule in open_follow_ups} <= rules
+    states = {p.id: p.state for p in placements}
+    assert "awaiting_employer" in {states[record_id] for record_id, _ in open_follow_ups}
 
 
 def test_demo_plan_fits_every_time_of_the_year(ctx):
