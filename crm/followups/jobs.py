@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -21,18 +21,25 @@ from babel import Locale
 from babel.dates import format_datetime, format_skeleton, get_timezone_location, match_skeleton
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
 
 from crm.auth.models import User
+from crm.contacts.models import Contact
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.agenda import LateRecord, MyDay, my_day
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.followups.service import RECORD_ENDPOINTS, ListedFollowUp, Record, listed_rows, listing
+from crm.followups.service import RECORD_ENDPOINTS, ListedFollowUp, Record
+from crm.organisations.models import Organisation
 from crm.outbox.service import absolute_url, email_row, queue_email, queue_emails
+from crm.partnerships.models import Partnership
 
 log = logging.getLogger(__name__)
 
-REMINDER_BATCH_SIZE = 200
+# Reminders queued per transaction. Every claim sorts all the follow-ups still due (see
+# _claim_due), so a backlog costs fewer sorts in bigger batches; one of 500 still commits
+# within a fraction of a second.
+REMINDER_BATCH_SIZE = 500
 # A digest lists at most this many items per section; its headings still give the counts.
 DIGEST_SECTION_LIMIT = 25
 # No time zone is more than 14 hours ahead of UTC: nobody's local date is later than this.
@@ -95,11 +102,15 @@ def _zone_label(zone: str, locale: str) -> str:
 
 def record_url(record: Record) -> str | None:
     """The absolute link to a follow-up's record (its organisation for other record types)."""
-    if record.type in RECORD_ENDPOINTS:
-        endpoint, argument = RECORD_ENDPOINTS[record.type]
-        return absolute_url(endpoint, **{argument: record.id})
-    if record.organisation_id is not None:
-        return absolute_url("organisations.show", organisation_id=record.organisation_id)
+    return _record_url(record.type, record.id, record.organisation_id)
+
+
+def _record_url(record_type: str, record_id: int, organisation_id: int | None) -> str | None:
+    if record_type in RECORD_ENDPOINTS:
+        endpoint, argument = RECORD_ENDPOINTS[record_type]
+        return absolute_url(endpoint, **{argument: record_id})
+    if organisation_id is not None:
+        return absolute_url("organisations.show", organisation_id=organisation_id)
     return None
 
 
@@ -152,9 +163,10 @@ def _remind_one_by_one(now: dt.datetime, count: int, run: ReminderRun) -> int:
         except Exception:
             run.reminded, run.skipped_inactive = counted
             db.session.rollback()
-            failing = db.session.scalar(_due_ids(now).limit(1))
-            if failing is None:
+            oldest = _claim_due(now, 1)
+            if not oldest:
                 return done
+            failing = oldest[0]
             log.exception("the reminder of follow-up %s could not be queued; skipped", failing)
             db.session.execute(
                 sa.update(FollowUp).where(FollowUp.id == failing).values(reminder_sent_at=now)
@@ -168,49 +180,127 @@ def _remind_one_by_one(now: dt.datetime, count: int, run: ReminderRun) -> int:
     return done
 
 
-def _due_ids(now: dt.datetime) -> sa.Select[int]:
-    """Ids of open follow-ups due and not yet reminded, oldest first, rows locked."""
+def _is_due(now: dt.datetime) -> tuple[sa.ColumnElement[bool], ...]:
     return (
-        sa.select(FollowUp.id)
-        .where(
-            FollowUp.status == FollowUpStatus.OPEN,
-            FollowUp.reminder_sent_at.is_(None),
-            FollowUp.due_at <= now,
-        )
-        .order_by(FollowUp.due_at, FollowUp.id)
-        .with_for_update(skip_locked=True)
+        FollowUp.status == FollowUpStatus.OPEN,
+        FollowUp.reminder_sent_at.is_(None),
+        FollowUp.due_at <= now,
     )
+
+
+class DueReminder(NamedTuple):
+    """A claimed follow-up with what its reminder says: plain columns, no ORM objects."""
+
+    id: int
+    subject: str
+    created_by_rule: str
+    due_at: dt.datetime
+    notes: str
+    record_type: str
+    record_id: int
+    organisation_id: int | None
+    assignee_id: int
+    email: str
+    name: str
+    locale: str
+    timezone: str
+    is_active_account: bool
+    legal_name: str | None
+    trading_name: str | None
+    contact_first_name: str | None
+    contact_last_name: str | None
+    partnership_owner_id: int | None
+
+    def record_name(self) -> str:
+        """The record's name as follow-up lists show it (crm.followups.service.listing)."""
+        organisation_name = self.trading_name or self.legal_name or ""
+        if self.record_type == "contact" and self.contact_first_name is not None:
+            return f"{self.contact_first_name} {self.contact_last_name}".strip()
+        if self.record_type == "partnership" and self.partnership_owner_id is not None:
+            return _("Partnership with %(name)s", name=organisation_name)
+        return organisation_name
+
+
+def _claim_due(now: dt.datetime, batch_size: int) -> list[int]:
+    """Lock up to `batch_size` due follow-ups, the oldest first; their ids.
+
+    As narrow as the bare claim loop of bench/bench_scheduler.py: every due row is sorted,
+    so only the ids are.
+    """
+    return list(
+        db.session.scalars(
+            sa.select(FollowUp.id)
+            .where(*_is_due(now))
+            .order_by(FollowUp.due_at, FollowUp.id)
+            .limit(batch_size)
+            # PostgreSQL: rows another scheduler holds are skipped, not waited for. SQLite has
+            # no row locks: this transaction began IMMEDIATE and holds the database's write lock.
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def _due_reminders(ids: list[int]) -> list[DueReminder]:
+    """The claimed follow-ups with what their reminders need, in one statement, oldest first.
+
+    Read after the claim, in a statement of their own: what another transaction committed
+    before the rows were locked is seen. The record is joined as crm.followups.service.listing
+    joins it, for its name.
+    """
+    rows = db.session.execute(
+        sa.select(
+            FollowUp.id,
+            FollowUp.subject,
+            FollowUp.created_by_rule,
+            FollowUp.due_at,
+            FollowUp.notes,
+            FollowUp.record_type,
+            FollowUp.record_id,
+            FollowUp.organisation_id,
+            User.id,
+            User.email,
+            User.name,
+            User.locale,
+            User.timezone,
+            User.is_active_account,
+            Organisation.legal_name,
+            Organisation.trading_name,
+            Contact.first_name,
+            Contact.last_name,
+            Partnership.owner_id,
+        )
+        .join(User, User.id == FollowUp.assignee_id)
+        .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
+        .outerjoin(
+            Contact, sa.and_(FollowUp.record_type == "contact", Contact.id == FollowUp.record_id)
+        )
+        .outerjoin(
+            Partnership,
+            sa.and_(FollowUp.record_type == "partnership", Partnership.id == FollowUp.record_id),
+        )
+        .where(FollowUp.id.in_(ids))
+        .order_by(FollowUp.due_at, FollowUp.id)
+    )
+    return [DueReminder._make(row) for row in rows]
 
 
 def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
     """Claim up to `batch_size` due follow-ups and queue their reminders; no commit."""
-    claimed = db.session.execute(
-        sa.select(FollowUp.id, User.locale)
-        .join(User, User.id == FollowUp.assignee_id)
-        .where(
-            FollowUp.status == FollowUpStatus.OPEN,
-            FollowUp.reminder_sent_at.is_(None),
-            FollowUp.due_at <= now,
-        )
-        .order_by(FollowUp.due_at, FollowUp.id)
-        .limit(batch_size)
-        # PostgreSQL: rows another scheduler holds are skipped, not waited for. SQLite has no
-        # row locks: this transaction began IMMEDIATE and holds the database's write lock.
-        .with_for_update(skip_locked=True, of=FollowUp)
-    ).all()
-    if not claimed:
+    ids = _claim_due(now, batch_size)
+    if not ids:
         return 0
-    by_language: dict[str, list[int]] = {}
-    for follow_up_id, language in claimed:
-        by_language.setdefault(language, []).append(follow_up_id)
+    by_language: dict[str, list[DueReminder]] = {}
+    for due in _due_reminders(ids):
+        by_language.setdefault(due.locale, []).append(due)
     emails: list[dict[str, Any]] = []
-    for language, ids in sorted(by_language.items()):
-        # Loaded in the recipients' language: record names such as "Partnership with …" are
-        # translated as they are read.
+    texts = _ReminderTexts()
+    for language, group in sorted(by_language.items()):
+        # In the recipients' language: workflow subjects and record names such as
+        # "Partnership with …" are translated as they are written.
         with force_locale(babel_locale(language)):
-            for listed in listed_rows(listing().where(FollowUp.id.in_(ids)).order_by(FollowUp.id)):
-                if listed.follow_up.assignee.is_active_account:
-                    emails.append(_reminder_email(listed))
+            for due in group:
+                if due.is_active_account:
+                    emails.append(_reminder_email(due, texts))
                     run.reminded += 1
                 else:
                     run.skipped_inactive += 1  # claimed all the same: nobody reads that mailbox
@@ -218,39 +308,65 @@ def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
     queue_emails(emails)
     db.session.execute(
         sa.update(FollowUp)
-        .where(FollowUp.id.in_([follow_up_id for follow_up_id, _language in claimed]))
+        .where(FollowUp.id.in_(ids))
         .values(reminder_sent_at=now)
         .execution_options(synchronize_session=False)
     )
-    return len(claimed)
+    return len(ids)
 
 
-def _reminder_email(listed: ListedFollowUp) -> dict[str, Any]:
+class _ReminderTexts:
+    """The due dates and record links of one batch, each written once.
+
+    Follow-ups made by the same workflow step at the same moment share their due time, and
+    many follow-ups concern the same record. Call it inside the assignee's `force_locale`.
+    """
+
+    def __init__(self) -> None:
+        self._dates: dict[tuple[dt.datetime, str, str], tuple[str, str]] = {}
+        self._urls: dict[tuple[str, int, int | None], str | None] = {}
+
+    def due(self, due: DueReminder) -> tuple[str, str]:
+        """When it is due in the assignee's time zone, and the zone's name."""
+        key = (due.due_at, due.timezone, due.locale)
+        if key not in self._dates:
+            zone = user_zone(due.timezone)
+            self._dates[key] = (local_datetime(due.due_at, zone), zone_label(zone))
+        return self._dates[key]
+
+    def url(self, due: DueReminder) -> str | None:
+        """The record's absolute link."""
+        key = (due.record_type, due.record_id, due.organisation_id)
+        if key not in self._urls:
+            self._urls[key] = _record_url(*key)
+        return self._urls[key]
+
+
+def _reminder_email(due: DueReminder, texts: _ReminderTexts) -> dict[str, Any]:
     """The outbox row of one follow-up's reminder; call it inside the assignee's `force_locale`.
 
     Its bodies are written at delivery, from values already in the assignee's language and
     time zone (plain strings): a batch of thousands costs a subject line each.
     """
-    follow_up, record = listed.follow_up, listed.record
-    user = follow_up.assignee
-    zone = user_zone(user.timezone)
+    when, zone = texts.due(due)
     return email_row(
         kind="followup_reminder",
-        to_email=user.email,
-        to_name=user.name,
-        language=user.locale,
+        to_email=due.email,
+        to_name=due.name,
+        language=due.locale,
         context={
-            "follow_up_subject": listed.subject,
-            "record_name": record.name,
-            "due": local_datetime(follow_up.due_at, zone),
-            "zone": zone_label(zone),
-            "notes": follow_up.notes,
-            "url": record_url(record),
+            # Workflow subjects are msgids; what a person typed is shown as typed.
+            "follow_up_subject": _(due.subject) if due.created_by_rule else due.subject,
+            "record_name": due.record_name(),
+            "due": when,
+            "zone": zone,
+            "notes": due.notes,
+            "url": texts.url(due),
         },
         record_type="follow_up",
-        record_id=follow_up.id,
-        organisation_id=follow_up.organisation_id,
-        user_id=user.id,
+        record_id=due.id,
+        organisation_id=due.organisation_id,
+        user_id=due.assignee_id,
         defer_bodies=True,
     )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import logging
 import smtplib
 
@@ -242,36 +244,124 @@ class Killed(BaseException):
     """The delivering process dies (as with kill -9)."""
 
 
-def test_a_batch_killed_half_way_is_finished_by_a_later_run_none_sent_twice(ctx, smtp, monkeypatch):
-    messages = [queue(f"person{n}@employer.test") for n in range(4)]
-    ids = [m.id for m in messages]
+def dies_at(count: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The deliverer dies as it starts its `count`-th message; the recipients it reached."""
     real_send = jobs.SmtpPostman.send
-    calls = []
+    reached: list[str] = []
 
-    def dies_at_the_third(self, message, recipient):
-        calls.append(recipient)
-        if len(calls) == 3:
+    def send(self, message):
+        if len(reached) + 1 == count:
             raise Killed
-        real_send(self, message, recipient)
+        real_send(self, message)
+        reached.append(message.recipient)
 
-    monkeypatch.setattr(jobs.SmtpPostman, "send", dies_at_the_third)
+    monkeypatch.setattr(jobs.SmtpPostman, "send", send)
+    return reached
+
+
+@pytest.mark.parametrize(("per_commit", "unrecorded"), [(1, 0), (2, 1), (10, 3)])
+def test_a_batch_killed_half_way_is_finished_later_and_only_unrecorded_messages_go_twice(
+    ctx, smtp, monkeypatch, per_commit, unrecorded
+):
+    """Killed as it starts the fourth of five messages, after committing every `per_commit`."""
+    monkeypatch.setattr(jobs, "OUTCOMES_PER_COMMIT", per_commit)
+    messages = [queue(f"person{n}@employer.test") for n in range(5)]
+    real_send = jobs.SmtpPostman.send
+    reached = dies_at(4, monkeypatch)
     now = utcnow()
     with pytest.raises(Killed):
         deliver_outbox(now=now)
     db.session.rollback()  # the process is gone with whatever it had not committed
-    monkeypatch.setattr(jobs.SmtpPostman, "send", real_send)
+    monkeypatch.setattr(jobs.SmtpPostman, "send", real_send)  # a new process
+    assert reached == [f"person{n}@employer.test" for n in range(3)]
 
-    statuses = dict(db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.status)).all())
-    assert [statuses[i] for i in ids] == [OutboxStatus.SENT] * 2 + [OutboxStatus.PENDING] * 2
-    assert len(smtp.received) == 2
-    # A restart within the claim leaves the two to their (dead) holder ...
+    recorded = 3 - unrecorded
+    statuses = [fresh(m).status for m in messages]
+    assert statuses == [OutboxStatus.SENT] * recorded + [OutboxStatus.PENDING] * (5 - recorded)
+    # A restart within the claim leaves the rest to their (dead) holder ...
     assert deliver_outbox(now=now + dt.timedelta(minutes=1)).claimed == 0
-    # ... and once the claim has run out, they are sent, the first two are not sent again.
-    assert deliver_outbox(now=now + dt.timedelta(minutes=6)) == DeliveryRun(claimed=2, sent=2)
+    # ... and once the claim has run out, they are sent: those recorded as sent are not
+    # sent again, those sent but not yet recorded once more, under the same Message-ID.
+    assert deliver_outbox(now=now + dt.timedelta(minutes=6)) == DeliveryRun(
+        claimed=5 - recorded, sent=5 - recorded
+    )
 
-    message_ids = sorted(r.message["Message-ID"] for r in smtp.received)
-    assert message_ids == sorted(fresh(m).message_id for m in messages)
-    assert all(fresh(m).status == OutboxStatus.SENT for m in messages)
+    sent_ids = [r.message["Message-ID"] for r in smtp.received]
+    for index, message in enumerate(messages):
+        expected = 2 if recorded <= index < 3 else 1
+        assert sent_ids.count(fresh(message).message_id) == expected, index
+        assert fresh(message).status == OutboxStatus.SENT
+    assert len(smtp.received) == 5 + unrecorded
+
+
+def test_outcomes_wait_at_most_a_second_for_their_commit(ctx, smtp, monkeypatch):
+    """Each message takes 0.6 s here: the outcomes of the first two are committed before
+    the third is started (the oldest waited 1.2 s), so only the third goes twice."""
+
+    class Clock:
+        seconds = 0.0
+
+        def monotonic(self) -> float:
+            self.seconds += 0.6
+            return self.seconds
+
+    monkeypatch.setattr(jobs, "OUTCOMES_PER_COMMIT", 10)
+    messages = [queue(f"person{n}@employer.test") for n in range(5)]
+    monkeypatch.setattr(jobs, "time", Clock())
+    dies_at(4, monkeypatch)
+    with pytest.raises(Killed):
+        deliver_outbox()
+    db.session.rollback()
+
+    statuses = [fresh(m).status for m in messages]
+    assert statuses == [OutboxStatus.SENT] * 2 + [OutboxStatus.PENDING] * 3
+
+
+def test_an_unexpected_error_still_records_what_was_sent(ctx, smtp, monkeypatch):
+    messages = [queue(f"person{n}@employer.test") for n in range(4)]
+    real_written = jobs._written
+    calls = []
+
+    def breaks_at_the_third(item):
+        calls.append(item.id)
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return real_written(item)
+
+    monkeypatch.setattr(jobs, "_written", breaks_at_the_third)
+
+    with pytest.raises(RuntimeError):
+        deliver_outbox()
+
+    assert [fresh(m).status for m in messages] == [OutboxStatus.SENT] * 2 + [
+        OutboxStatus.PENDING
+    ] * 2
+    assert len(smtp.received) == 2
+
+
+def test_outcomes_are_committed_a_few_at_a_time(ctx, smtp, monkeypatch):
+    """25 messages: three commits of outcomes (10, 10, 5), not 25."""
+    monkeypatch.setattr(jobs, "OUTCOMES_PER_COMMIT", 10)
+    for n in range(25):
+        queue(f"person{n}@employer.test")
+    commits = []
+    real_commit = jobs._Outcomes.commit
+
+    def counting(self):
+        commits.append(len(self))
+        real_commit(self)
+
+    monkeypatch.setattr(jobs._Outcomes, "commit", counting)
+
+    assert deliver_outbox() == DeliveryRun(claimed=25, sent=25)
+
+    assert [n for n in commits if n] == [10, 10, 5]
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.SENT)
+        )
+        == 25
+    )
 
 
 def test_a_slow_batch_gives_back_what_it_cannot_send_before_its_claim_runs_out(
@@ -420,16 +510,51 @@ def test_a_server_closing_the_session_after_each_message_is_reconnected_to(
     ctx, smtp: MailServer, monkeypatch
 ):
     """The server closes the session after each message: the batch reconnects and goes on."""
-    real_send = smtplib.SMTP.send_message
+    real_send = smtplib.SMTP.sendmail
 
     def closing_after_each(self, *args, **kwargs):
         result = real_send(self, *args, **kwargs)
         self.close()
         return result
 
-    monkeypatch.setattr(smtplib.SMTP, "send_message", closing_after_each)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", closing_after_each)
     for n in range(3):
         queue(f"person{n}@employer.test")
 
     assert deliver_outbox() == DeliveryRun(claimed=3, sent=3)
     assert len({r.peer for r in smtp.received}) == 3
+
+
+def test_an_address_with_a_non_ascii_domain_goes_to_a_server_that_offers_smtputf8(ctx, smtp):
+    message = queue("jana@müller.test", to_name="Jana Novák")
+
+    assert deliver_outbox() == DeliveryRun(claimed=1, sent=1)
+
+    (received,) = smtp.received  # aiosmtpd offers SMTPUTF8 unless told otherwise
+    assert received.rcpt_tos == ("jana@müller.test",)
+    # SMTPUTF8 headers are UTF-8 (RFC 6532)
+    mail = email.message_from_string(received.raw.decode("utf-8"), policy=email.policy.default)
+    (to,) = mail["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Jana Novák", "jana@müller.test")
+    assert fresh(message).status == OutboxStatus.SENT
+
+
+def test_an_address_with_a_non_ascii_domain_fails_for_good_where_smtputf8_is_missing(
+    ctx, app, monkeypatch
+):
+    server = MailServer(enable_SMTPUTF8=False)
+    server.start()
+    try:
+        monkeypatch.setitem(app.config, "CRM_SMTP_URL", server.url)
+        message = queue("jana@müller.test")
+        plain = queue("jana@mueller.test")
+
+        assert deliver_outbox() == DeliveryRun(claimed=2, sent=1, failed=1)
+    finally:
+        server.stop()
+
+    message = fresh(message)
+    assert message.status == OutboxStatus.FAILED
+    assert "SMTPUTF8" in message.last_error
+    assert [r.rcpt_tos for r in server.received] == [("jana@mueller.test",)]
+    assert fresh(plain).status == OutboxStatus.SENT
