@@ -35,6 +35,7 @@ from crm.demo.learners import demo_learner_plan
 from crm.demo.learners_load import load_learners
 from crm.demo.stories import STATE_ENTRIES
 from crm.extensions import db
+from crm.health.service import recompute as recompute_health
 from crm.links.service import link_days
 from crm.organisations.models import Organisation
 from crm.organisations.service import (
@@ -215,6 +216,8 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
         manager,
     )
     db.session.flush()
+    # Last, as the nightly job would: every partnership's health score, so pages show them.
+    recompute_health()
     tags = {tag for item in plans for tag in item.plan.tags}
     return DemoSummary(
         len(users),

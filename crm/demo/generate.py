@@ -8,7 +8,8 @@ Each batch of employers (with its contacts and activities) is committed on its o
 
 Partnerships follow, one per employer by default, each with a history planned on the current
 partnership workflow (see `crm.demo.histories`): the transition rows, the follow-ups its
-effects wrote and the fields its guards needed, again as bulk inserts.
+effects wrote and the fields its guards needed, again as bulk inserts. Last, every
+partnership's health score is computed, as the nightly job would.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class GenerationReport:
     seconds: float = 0.0
     partnership_seconds: float = 0.0
     learners: PlacementReport = field(default_factory=PlacementReport)
+    health_scores: int = 0
 
 
 def spread(total: int, buckets: int, minimum: int, sigma: float, rng: random.Random) -> list[int]:
@@ -213,6 +215,23 @@ def _generate(
         now,
         progress,
     )
+    _score_health(now, report, progress)
+
+
+def _score_health(
+    now: dt.datetime, report: GenerationReport, progress: Callable[[str], None] | None
+) -> None:
+    """Compute every partnership's health score, as the nightly job would, so pages show them."""
+    from crm.health.service import recompute
+
+    run = recompute(now=now)
+    db.session.commit()
+    report.health_scores = run.scored
+    if progress:
+        progress(
+            f"health scores of {run.scored:,} partnerships ({run.unscored:,} in a final "
+            f"stage have none) in {run.milliseconds / 1000:.1f} s"
+        )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from crm.core.search import search_conditions
 from crm.core.text import search_terms
 from crm.db import utcnow
 from crm.extensions import db
+from crm.health.service import band_condition
 from crm.organisations import nace
 from crm.organisations.models import Organisation
 from crm.organisations.service import can_edit as can_edit_organisation
@@ -156,6 +157,8 @@ class PartnershipFilters:
     country: str = ""
     waiting_on: str = ""
     overdue_only: bool = False
+    band: str = ""  # a health band: thriving, steady, at_risk, stalling
+    sort: str = ""  # "": longest in stage first; "health": lowest score first; "-health"
 
 
 def _needs_organisation(filters: PartnershipFilters) -> bool:
@@ -193,7 +196,19 @@ def _filtered(filters: PartnershipFilters, wf: WorkflowDef, *columns: Any) -> sa
         query = query.where(Partnership.state.in_(states))
     if filters.overdue_only:
         query = query.where(overdue_condition(wf, utcnow()))
+    if filters.band:
+        query = query.where(band_condition(filters.band))
     return query
+
+
+def _order(filters: PartnershipFilters) -> list[Any]:
+    """The list's and the board cards' order: time in stage, or health score (unscored last)."""
+    if filters.sort == "health":
+        return [Partnership.health_score.asc().nulls_last(), Partnership.id.asc()]
+    if filters.sort == "-health":
+        # id descending too: the (workflow_name, health_score, id) index read backwards.
+        return [Partnership.health_score.desc().nulls_last(), Partnership.id.desc()]
+    return [Partnership.state_entered_at.asc(), Partnership.id.asc()]
 
 
 def past_sla_in(name: str, sla_days: int, now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -220,11 +235,7 @@ def overdue_condition(wf: WorkflowDef, now: dt.datetime) -> sa.ColumnElement[boo
 def list_partnerships(filters: PartnershipFilters, page: int, per_page: int) -> Page[Partnership]:
     """One page of partnerships with organisation and owner, in a fixed number of statements."""
     wf = definition()
-    query = (
-        _filtered(filters, wf)
-        .options(*_card_loads(filters))
-        .order_by(Partnership.state_entered_at.asc(), Partnership.id.asc())
-    )
+    query = _filtered(filters, wf).options(*_card_loads(filters)).order_by(*_order(filters))
     count_query = _filtered(filters, wf, sa.func.count())
     return paginate(query, page, per_page, count_query=count_query)
 
@@ -289,7 +300,7 @@ def board(filters: PartnershipFilters, cards_per_column: int = 10) -> list[Board
     firsts = [
         _filtered(filters, wf, Partnership.id)
         .where(Partnership.state == name)
-        .order_by(Partnership.state_entered_at, Partnership.id)
+        .order_by(*_order(filters))
         .limit(cards_per_column)
         .subquery()
         .select()
@@ -304,7 +315,7 @@ def board(filters: PartnershipFilters, cards_per_column: int = 10) -> list[Board
             ),
             joinedload(Partnership.owner, innerjoin=True).load_only(User.name),
         )
-        .order_by(Partnership.state_entered_at, Partnership.id)
+        .order_by(*_order(filters))
     ).all()
     columns = {
         name: BoardColumn(

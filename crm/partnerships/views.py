@@ -9,12 +9,17 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm.activities.timeline import organisation_timeline
+from crm.agreements.forms import ActionForm
+from crm.agreements.service import MEMORANDUM_STAGES, OPEN_STATES, agreements_of_partnership
 from crm.core.locales import country_choices
 from crm.core.pagination import page_number
 from crm.core.validators import choices
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.service import open_follow_ups_for
+from crm.health.config import BAND_NAMES
+from crm.health.score import band_label
+from crm.health.service import band_choices, current_config, health_view
 from crm.organisations import nace
 from crm.organisations.service import get_organisation, owners
 from crm.partnerships import service as partnerships
@@ -41,6 +46,8 @@ def _filters() -> partnerships.PartnershipFilters:
         if args.get("waiting_on") in ("us", "employer", "learner")
         else "",
         overdue_only=args.get("overdue") == "1",
+        band=args.get("band", "") if args.get("band", "") in BAND_NAMES else "",
+        sort=args.get("sort", "") if args.get("sort", "") in ("health", "-health") else "",
     )
 
 
@@ -51,6 +58,10 @@ def _filter_context() -> dict[str, object]:
         "countries": country_choices(),
         "owners": owners(),
         "definition": partnerships.definition(),
+        "health_bands": band_choices(),
+        "band_of": current_config().band_of,
+        # Translated once per page, not once per row (see board_view).
+        "band_labels": {band: band_label(band) for band in (*BAND_NAMES, None)},
     }
 
 
@@ -154,6 +165,7 @@ def show(partnership_id: int) -> str:
     partnership = _get_or_404(partnership_id)
     wf = workflow.definition_for(partnership)
     now = utcnow()
+    can_edit = partnerships.ADAPTER.may_edit(current_user, partnership)
     return render_template(
         "partnerships/show.html",
         partnership=partnership,
@@ -162,13 +174,32 @@ def show(partnership_id: int) -> str:
         state=wf.state(partnership.state),
         sla=engine.sla_status(wf, partnership.state, partnership.state_entered_at, now),
         options=workflow.options_for(partnership, current_user, now),
-        can_edit=partnerships.ADAPTER.may_edit(current_user, partnership),
+        can_edit=can_edit,
         transition_form=TransitionForm(),
         checklist_form=ChecklistForm(),
         ticked=set((partnership.checklist or {}).get(partnership.state, [])),
         entries=organisation_timeline(partnership.organisation_id, limit=100),
         follow_ups=open_follow_ups_for("partnership", partnership.id),
+        health=health_view(partnership, now),
+        **_memorandum_panel(partnership, can_edit),
     )
+
+
+def _memorandum_panel(partnership: Partnership, can_edit: bool) -> dict[str, object]:
+    """The partnership's memoranda, and the button preparing one while it is being agreed."""
+    memoranda = agreements_of_partnership(partnership.id)
+    prepare = (
+        can_edit
+        and partnership.state in MEMORANDUM_STAGES
+        and not any(m.state in OPEN_STATES for m in memoranda)
+    )
+    return {
+        "agreements_panel": memoranda,
+        "memorandum_action": url_for("agreements.prepare_memorandum", partnership_id=partnership.id)
+        if prepare
+        else None,
+        "memorandum_form": ActionForm(),
+    }
 
 
 @bp.post("/<int:partnership_id>/fire")

@@ -10,7 +10,14 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from crm.extensions import db
-from crm.workflow.definitions import Problem, WorkflowDef, json_schema, parse_file
+from crm.health.config import FILE_NAME as HEALTH_FILE
+from crm.workflow.definitions import (
+    NOT_WORKFLOWS,
+    Problem,
+    WorkflowDef,
+    json_schema,
+    parse_file,
+)
 
 workflows_cli = AppGroup("workflows", help="Check and manage workflow definitions.")
 
@@ -24,9 +31,13 @@ def check_command(files: tuple[Path, ...]) -> None:
     if not paths:
         raise click.ClickException(f"no workflow files in {directory}")
     failed = 0
+    checked: list[WorkflowDef] = []
     for path in paths:
+        if path.name in NOT_WORKFLOWS:
+            continue  # checked below, against the workflows
         definition, problems = parse_file(path, _shown(path))
         if definition is not None:
+            checked.append(definition)
             problems = _compare_with_stored(definition, _shown(path))
         if problems:
             failed += 1
@@ -37,8 +48,42 @@ def check_command(files: tuple[Path, ...]) -> None:
                 f"{_shown(path)}: ok — {definition.name} v{definition.version}, "
                 f"{len(definition.states)} states, {len(definition.transitions)} transitions"
             )
+    for path in paths:
+        if path.name == HEALTH_FILE and not _check_health(path, checked):
+            failed += 1
     if failed:
         raise SystemExit(1)
+
+
+def _check_health(path: Path, checked: list[WorkflowDef]) -> bool:
+    """Validate the health score's configuration against the partnership workflow."""
+    from crm.health.config import parse_text as parse_health
+
+    partnership = next((d for d in checked if d.record == "partnership"), None)
+    if partnership is None:
+        pack = current_app.extensions.get("crm_workflows")
+        partnership = pack.definitions.get("partnership") if pack is not None else None
+    states = (
+        [name for name, state in partnership.states.items() if not state.terminal]
+        if partnership is not None
+        else None
+    )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"{_shown(path)}: cannot read the file: {exc.strerror}", err=True)
+        return False
+    config, problems = parse_health(text, _shown(path), states)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if config is None:
+        return False
+    weights = "/".join(str(c.weight) for _name, c in config.components.items())
+    click.echo(
+        f"{_shown(path)}: ok — health score v{config.version}, "
+        f"{len(config.components.items())} components weighing {weights}"
+    )
+    return True
 
 
 def _shown(path: Path) -> str:

@@ -463,9 +463,19 @@ class WorkflowPack:
         raise KeyError(record)
 
 
+# Files beside the workflows that are not workflows (each checked by its own loader):
+# the health score's configuration (crm.health.config).
+NOT_WORKFLOWS = frozenset({"health.yaml"})
+
+
+def workflow_files(directory: Path) -> list[Path]:
+    """The workflow files in `directory`: every `*.yaml` but the configuration files."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_WORKFLOWS)
+
+
 def load_pack(directory: Path, files: Iterable[Path] | None = None) -> WorkflowPack:
-    """Load every `*.yaml` in `directory`; raise `WorkflowPackError` with all problems."""
-    paths = sorted(files) if files is not None else sorted(directory.glob("*.yaml"))
+    """Load every workflow file in `directory`; raise `WorkflowPackError` with all problems."""
+    paths = sorted(files) if files is not None else workflow_files(directory)
     definitions: dict[str, WorkflowDef] = {}
     shown: dict[str, str] = {}
     problems: list[Problem] = []

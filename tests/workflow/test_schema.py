@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from crm.config import PROJECT_ROOT
-from crm.workflow.definitions import json_schema, parse_text
+from crm.workflow.definitions import json_schema, parse_text, workflow_files
 from tests.workflow.support import PACK_DIR, edited, pack_text
 
 PUBLISHED = PROJECT_ROOT / "docs" / "workflow.schema.json"
-PACK_FILES = sorted(PACK_DIR.glob("*.yaml"))
+# The workflow files (health.yaml beside them is the health score's configuration).
+PACK_FILES = workflow_files(PACK_DIR)
 
 
 def test_the_published_schema_is_the_current_one(app):
@@ -130,6 +131,12 @@ def validate(data: Any) -> list[str]:
 @pytest.mark.pure
 def test_the_default_pack_has_three_files():
     assert [p.name for p in PACK_FILES] == ["agreement.yaml", "partnership.yaml", "placement.yaml"]
+    assert sorted(p.name for p in PACK_DIR.glob("*.yaml")) == [
+        "agreement.yaml",
+        "health.yaml",
+        "partnership.yaml",
+        "placement.yaml",
+    ]
 
 
 @pytest.mark.pure
