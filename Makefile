@@ -68,12 +68,16 @@ test-sqlite: install-test translations
 test-postgres: install-test translations postgres
 	CRM_TEST_DATABASE_URL=$(CRM_TEST_DATABASE_URL) $(BIN)/pytest
 
-## Debian's chromium for the browser tests (Playwright cannot download browsers here).
+## Debian's chromium for the browser tests (Playwright cannot download browsers here) and
+## qpdf, which checks the structure of the generated PDFs.
 chromium:
-	@if ! command -v chromium >/dev/null; then \
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null; \
-	  else echo "chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; \
+	    (apt-get install -y -q $$missing || (apt-get update -q && apt-get install -y -q $$missing)) >/dev/null; \
+	  else echo "missing:$$missing — run 'sudo apt-get install$$missing'"; exit 1; fi; \
 	fi
 
 ## Start the local PostgreSQL if it is down (only for the default local test database).

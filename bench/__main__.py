@@ -3,6 +3,7 @@
     python -m bench                                     # everything, both databases
     python -m bench --only organisations --db sqlite --quick
     python -m bench --only load,partnerships --db postgresql
+    python -m bench --only agreements --quick           # PDF rendering: no database
 
 Full runs write bench/results/NAME-DATABASE.json and the figures in bench/README.md; quick
 runs (2,000 organisations, fewer iterations) write to bench/data/quick-results/ only.
@@ -21,6 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from bench import agreements
 from bench.datasets import DEMO, QUICK, SCALE, DataSpec, database_for, ensure_database
 from bench.report import load_results, summary_table, update_readme
 from bench.suites import ISSUES, SUITES, Settings, Target, check
@@ -29,6 +31,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 QUICK_RESULTS_DIR = BENCH_DIR / "data" / "quick-results"
 DATABASES = ("sqlite", "postgresql")
+# Benchmarks that use no database: run once, whatever --db says (results/NAME.json).
+STANDALONE = {"agreements": agreements.run}
 # Production refuses to start without an SMTP server; the measured pages send no e-mail
 # (messages wait in the outbox for a deliverer the bench does not run).
 BENCH_SMTP_URL = "smtp://127.0.0.1:25"
@@ -40,8 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default=",".join(SUITES),
-        help=f"comma-separated benchmarks to run: {', '.join(SUITES)} (default: all)",
+        default=",".join([*SUITES, *STANDALONE]),
+        help=f"comma-separated benchmarks to run: {', '.join([*SUITES, *STANDALONE])} "
+        "(default: all)",
     )
     parser.add_argument(
         "--db",
@@ -61,9 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.suites = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = [name for name in args.suites if name not in SUITES]
+    unknown = [name for name in args.suites if name not in SUITES and name not in STANDALONE]
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+        choices = ", ".join([*SUITES, *STANDALONE])
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {choices}")
     if args.db == "both":
         args.databases = list(DATABASES)
     else:
@@ -131,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     produced: list[dict[str, Any]] = []
     unprepared: list[str] = []
-    for kind in args.databases:
+    database_suites = [name for name in args.suites if name in SUITES]
+    for kind in args.databases if database_suites else []:
         print(f"== {kind}: data sets", flush=True)
         scale_db = database_for(kind, spec)
         small_db = database_for(kind, DEMO)
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             unprepared.append(kind)
             continue
         target = Target(kind, scale_db, scale_marker, small_db, small_marker)
-        for name in args.suites:
+        for name in database_suites:
             print(f"== {kind}: {name}", flush=True)
             load_before = busy_warning()
             suite_started = time.perf_counter()
@@ -163,6 +170,20 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
             produced.append(outcome)
             print(f"   {'passed' if outcome['passed'] else 'FAILED'} in {outcome['seconds']} s")
+    for name in [name for name in args.suites if name in STANDALONE]:
+        print(f"== {name}", flush=True)
+        busy_warning()
+        suite_started = time.perf_counter()
+        try:
+            outcome = STANDALONE[name](quick=args.quick, iterations=args.iterations)
+        except Exception as exc:
+            traceback.print_exc()
+            outcome = failed_result(name, "none", exc)
+        outcome["seconds"] = round(time.perf_counter() - suite_started, 1)
+        path = results_dir / f"{name}.json"
+        path.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
+        produced.append(outcome)
+        print(f"   {'passed' if outcome['passed'] else 'FAILED'} in {outcome['seconds']} s")
     print()
     print(summary_table(produced))
     print()

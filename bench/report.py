@@ -8,7 +8,7 @@ from typing import Any
 
 RESULTS_START = "<!-- bench-results:start (written by python -m bench) -->"
 RESULTS_END = "<!-- bench-results:end -->"
-ORDER = ("organisations", "load", "partnerships", "placements")
+ORDER = ("organisations", "load", "partnerships", "placements", "agreements")
 DATABASE_ORDER = ("sqlite", "postgresql")
 
 
@@ -57,6 +57,8 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
 
 
 def _markdown_section(item: dict[str, Any]) -> list[str]:
+    if "render" in item.get("measurements", {}):
+        return _rendering_section(item)
     if item.get("error"):
         return [
             f"### {item['name']} — {item['database']} — FAILED TO RUN",
@@ -128,6 +130,46 @@ def _markdown_section(item: dict[str, Any]) -> list[str]:
             + "."
         )
         lines.append("")
+    return lines
+
+
+def _rendering_section(item: dict[str, Any]) -> list[str]:
+    """The agreements benchmark (no database): render times and rates."""
+    render, rate = item["measurements"]["render"], item["measurements"]["rate"]
+    machine = item["machine"]
+    lines = [
+        f"### {item['name']} — no database — {'passed' if item['passed'] else 'FAILED'}",
+        "",
+        f'Issue "{item["issue"]}"; {item["date"]}; `{item["command"]}`; WeasyPrint '
+        f"{machine.get('weasyprint', '?')} ({machine['cpus']} CPUs, Python {machine['python']}, "
+        f"load average {machine.get('load_average', {}).get('before', '?')} before the run).",
+        "",
+        "| render | pages | median | p95 | CPU median |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, label, pages in (
+        ("agreement", "placement agreement (template, PDF/A-2b, hash)", render["pages"]),
+        ("plain", "plain HTML page of the same length and layout", render["plain_pages"]),
+    ):
+        row = render[name]
+        lines.append(
+            f"| {label} | {'/'.join(map(str, pages))} | {row['median_ms']:.1f} ms | "
+            f"{row['p95_ms']:.1f} ms | {row['cpu_median_ms']:.1f} ms |"
+        )
+    lines += [
+        "",
+        f"Agreements per second: {rate['one_process']['per_second']:.2f} with one process, "
+        f"{rate['two_processes']['per_second']:.2f} with two (x{rate['speedup']:.2f})."
+        + (
+            f" A bare CPU loop in the same harness: x{loop['speedup']:.2f} with two processes."
+            if (loop := item["measurements"].get("cpu_loop"))
+            else ""
+        ),
+        "",
+    ]
+    failed = [c for c in item["checks"] if not c["passed"]]
+    if failed:
+        lines += ["Missed: " + "; ".join(f"{c['check']} {c['value']}" for c in failed) + ".", ""]
     return lines
 
 

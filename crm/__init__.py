@@ -103,30 +103,50 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _load_workflows(app: Flask) -> None:
-    """Load and validate the workflow pack; an invalid pack stops the app from starting.
+    """Load and validate the workflow pack and the health score's configuration beside it;
+    an invalid one stops the app from starting.
 
     Only `flask crm workflows check` starts on a broken pack, so that it can report it.
     """
     import sys
     from pathlib import Path
 
+    from crm.health.config import HealthConfigError, load_config
     from crm.workflow.definitions import WorkflowPackError, load_pack
 
     directory = Path(app.config.get("CRM_WORKFLOWS_DIR") or PROJECT_ROOT / "workflows")
+    args = sys.argv[1:]
+    checking = any(args[i : i + 2] == ["workflows", "check"] for i in range(len(args)))
     try:
-        app.extensions["crm_workflows"] = load_pack(directory)
+        app.extensions["crm_workflows"] = pack = load_pack(directory)
     except WorkflowPackError as exc:
-        args = sys.argv[1:]
-        if any(args[i : i + 2] == ["workflows", "check"] for i in range(len(args))):
+        if checking:
             app.extensions["crm_workflows_error"] = exc
             return
         raise
+    # The health score's configuration lives beside the workflows and is held to the same
+    # rule: a broken file stops the app (crm.health.config).
+    try:
+        app.extensions["crm_health"] = load_config(directory, _open_partnership_states(pack))
+    except HealthConfigError:
+        if not checking:
+            raise
+
+
+def _open_partnership_states(pack: Any) -> list[str] | None:
+    """The partnership workflow's stages that are not final (None without that workflow)."""
+    try:
+        partnership = pack.for_record("partnership")
+    except KeyError:
+        return None
+    return [name for name, state in partnership.states.items() if not state.terminal]
 
 
 def _register_blueprints(app: Flask) -> None:
     # Record types whose area has no pages yet still need their workflow adapter.
     import crm.agreements.adapter  # noqa: F401
     from crm.activities.views import bp as activities_bp
+    from crm.agreements.views import bp as agreements_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
     from crm.followups.views import bp as followups_bp
@@ -152,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
         programmes_bp,
         learners_bp,
         placements_bp,
+        agreements_bp,
         workflows_bp,
         followups_bp,
         links_bp,

@@ -6,6 +6,8 @@ from crm.auth import models as auth  # noqa: F401
 from crm.contacts import models as contacts  # noqa: F401
 from crm.evaluations import models as evaluations  # noqa: F401
 from crm.followups import models as followups  # noqa: F401
+from crm.health import models as health  # noqa: F401
+from crm.health import stale  # noqa: F401  (marks health scores stale when their inputs change)
 from crm.learners import models as learners  # noqa: F401
 from crm.links import models as links  # noqa: F401
 from crm.organisations import models as organisations  # noqa: F401

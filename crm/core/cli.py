@@ -47,7 +47,8 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
     multiple=True,
     metavar="NAME",
     help="With --once: only this job (repeatable). Jobs: workflow_timers, due_reminders, "
-    "daily_digest, link_reminders, expired_links, clean_up, outbox_delivery.",
+    "daily_digest, link_reminders, expired_links, clean_up, health_stale, health_nightly, "
+    "outbox_delivery.",
 )
 def scheduler_command(once: bool, job_names: tuple[str, ...]) -> None:
     """Run the scheduled jobs in this process until stopped (SIGTERM or Ctrl-C).
@@ -85,8 +86,10 @@ def scheduler_command(once: bool, job_names: tuple[str, ...]) -> None:
 def register_cli(app: Flask) -> None:
     """Attach the `crm` command group (and the data-set commands) to the app."""
     from crm.demo.cli import register_data_commands
+    from crm.health.cli import health_cli
     from crm.workflow.cli import workflows_cli
 
     register_data_commands(crm_cli)
     crm_cli.add_command(workflows_cli)
+    crm_cli.add_command(health_cli)
     app.cli.add_command(crm_cli)

@@ -22,6 +22,7 @@ from crm.core.ratelimit import forget_before
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.jobs import send_daily_digests, send_due_reminders
+from crm.health.jobs import recompute_nightly, recompute_stale
 from crm.links.jobs import handle_expired_links, send_link_reminders
 from crm.outbox.jobs import DeliveryRun, deliver_outbox
 from crm.outbox.models import OutboxMessage, OutboxStatus
@@ -122,5 +123,8 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("link_reminders", send_link_reminders, dt.timedelta(minutes=5)),
     ScheduledJob("expired_links", handle_expired_links, dt.timedelta(minutes=5)),
     ScheduledJob("clean_up", clean_up_expired, dt.timedelta(days=1)),
+    # After the timers and the expired links: the day's scores see what they changed.
+    ScheduledJob("health_stale", recompute_stale, dt.timedelta(minutes=1)),
+    ScheduledJob("health_nightly", recompute_nightly, dt.timedelta(hours=1)),
     ScheduledJob("outbox_delivery", deliver_outbox_backlog, dt.timedelta(seconds=15)),
 ]

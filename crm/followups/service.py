@@ -39,6 +39,7 @@ RECORD_ENDPOINTS = {
     "contact": ("contacts.show", "contact_id"),
     "partnership": ("partnerships.show", "partnership_id"),
     "placement": ("placements.show", "placement_id"),
+    "agreement": ("agreements.show", "agreement_id"),
 }
 
 

@@ -40,6 +40,15 @@ class PurposeSpec:
     no_recipient_subject: Callable[[], str]
     # The follow-up made for the officer when the link expires unanswered.
     expired_subject: Callable[[], str]
+    # Where a record has several recipients, one per party (an agreement's signers): the
+    # recipient of a party as on record now (fresh links); None where `recipient` is enough.
+    party_recipient: Callable[[Any, str], Recipient | None] | None = None
+
+    def recipient_of(self, record: Any, party: str) -> Recipient | None:
+        """Who a link of `party` goes to now (the record's one recipient without parties)."""
+        if party and self.party_recipient is not None:
+            return self.party_recipient(record, party)
+        return self.recipient(record)
 
 
 SPECS: dict[LinkPurpose, PurposeSpec] = {}

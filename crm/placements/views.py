@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm.activities.timeline import TimelineEntry
+from crm.agreements.service import agreements_of_placement
 from crm.core.pagination import page_number
 from crm.core.validators import choices
 from crm.db import utcnow
@@ -229,6 +230,7 @@ def show(placement_id: int) -> str:
         follow_ups=open_follow_ups_for("placement", placement.id),
         links_panel=link_panel(placement, can_edit, now),
         evaluations=evaluations_of(placement.id),
+        agreements_panel=agreements_of_placement(placement.id),
     )
 
 

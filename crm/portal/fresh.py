@@ -86,13 +86,15 @@ def _answer(link: ActionLink, now: dt.datetime) -> FreshOutcome:
             ),
         )
         return FreshOutcome.REFERRED
-    recipient = spec.recipient(record)
-    live = _newest_open_link(spec, record, now)
+    recipient = spec.recipient_of(record, link.party)
+    if link.party and recipient is None:
+        return FreshOutcome.NOTHING  # that party (an agreement's signer) is no longer asked
+    live = _newest_open_link(spec, record, now, link.party)
     if live is not None and recipient is not None and _same(live.recipient_email, recipient.email):
         live.last_sent_at = now
         links.send_email(live, record, reminder=False)
         return FreshOutcome.RESENT
-    issued = links.issue(link.purpose, record, now=now)
+    issued = links.issue(link.purpose, record, now=now, recipient=recipient, party=link.party)
     if issued is not None:  # otherwise `issue` told the officer there is nobody to send it to
         _tell_officer(
             spec,
@@ -109,15 +111,17 @@ def _answer(link: ActionLink, now: dt.datetime) -> FreshOutcome:
 
 
 def _newest_open_link(
-    spec: purposes.PurposeSpec, record: Any, now: dt.datetime
+    spec: purposes.PurposeSpec, record: Any, now: dt.datetime, party: str = ""
 ) -> ActionLink | None:
-    """The record's live link of the purpose: unspent, unended, unexpired, not stale."""
+    """The record's live link of the purpose (and party): unspent, unended, unexpired, not
+    stale."""
     newest = db.session.scalar(
         sa.select(ActionLink)
         .where(
             ActionLink.record_type == spec.record_type,
             ActionLink.record_id == record.id,
             ActionLink.purpose == spec.purpose,
+            ActionLink.party == party,
             ActionLink.spent_at.is_(None),
             ActionLink.ended_at.is_(None),
             ActionLink.expires_at > now,

@@ -223,4 +223,4 @@ def fresh(purpose: str, record_id: int, token: str) -> Any:
 
 
 # The purposes' pages register themselves.
-from crm.portal import confirm, evaluate  # noqa: E402, F401
+from crm.portal import confirm, evaluate, sign  # noqa: E402, F401

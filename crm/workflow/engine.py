@@ -181,6 +181,11 @@ def requirement(definition: WorkflowDef, transition: TransitionDef, call: Any) -
     params = spec.params.model_validate(call.params)
     if call.name in REQUIREMENTS:
         return REQUIREMENTS[call.name](params)
+    if call.name == "date_passed":
+        from crm.workflow.guards import _field_label
+
+        field = str(getattr(params, "field", ""))
+        return _("Only once %(field)s has passed.", field=_field_label(definition.record, field))
     empty = Facts(
         state=definition.from_states_of(transition)[0]
         if definition.from_states_of(transition)

@@ -237,7 +237,7 @@ def date_passed(params: FieldParams, facts: Facts, context: GuardContext) -> str
     day = value.date() if hasattr(value, "date") else value
     if day >= facts.now.date():
         return _(
-            "%(field)s has not passed yet.",
+            "Wait until %(field)s has passed.",
             field=_field_label(context.definition.record, params.field),
         )
     return None

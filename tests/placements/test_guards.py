@@ -199,8 +199,10 @@ def test_completing_needs_the_hours_or_a_reason(world, logged, reason, reasons):
 # --- send the agreement: a minor at the start needs the guardian's consent ----------------------
 
 
-def minor_placement(world, birth_date: dt.date, **fields):
-    learner = make_learner(world.officer, world.programme, birth_date=birth_date)
+def minor_placement(world, birth_date: dt.date, learner_fields=None, **fields):
+    learner = make_learner(
+        world.officer, world.programme, birth_date=birth_date, **(learner_fields or {})
+    )
     return make_placement_for(learner, world, **fields)
 
 
@@ -218,7 +220,13 @@ def make_placement_for(learner, world, **fields):
 
 
 def test_a_minor_needs_the_guardians_consent_before_the_agreement(world):
-    placement = minor_placement(world, dt.date(2009, 3, 2))  # 18 the day after the start
+    # 18 the day after the start; the guardian signs the agreement with the learner.
+    placement = minor_placement(
+        world,
+        dt.date(2009, 3, 2),
+        learner_fields={"guardian_name": "Greta Guardian", "guardian_email": "greta@home.test"},
+        supervisor_id=world.supervisor.id,
+    )
     assert blocked(placement, "send_agreement", world.officer) == [
         "The learner is under 18 at the start: record the guardian's consent before moving to "
         "Agreement out."
@@ -227,6 +235,18 @@ def test_a_minor_needs_the_guardians_consent_before_the_agreement(world):
     db.session.commit()
     assert blocked(placement, "send_agreement", world.officer) == []
     assert fire(placement, "send_agreement", world.officer).to_state == "agreement_out"
+    # Sending the agreement issued it: version 1, with the guardian among its signers.
+    from crm.agreements.service import agreements_of_placement, current_version, signers_of
+
+    (agreement,) = agreements_of_placement(placement.id)
+    version = current_version(agreement)
+    assert (agreement.state, version.number) == ("issued", 1)
+    assert [s.party.value for s in signers_of(version)] == [
+        "provider",
+        "employer",
+        "learner",
+        "guardian",
+    ]
 
 
 def test_a_learner_of_18_on_the_start_date_needs_no_consent(world):

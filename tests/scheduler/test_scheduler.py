@@ -41,6 +41,8 @@ EXPECTED_JOBS = {
     "expired_links": dt.timedelta(minutes=5),
     "workflow_timers": dt.timedelta(hours=1),
     "clean_up": dt.timedelta(days=1),
+    "health_stale": dt.timedelta(minutes=1),
+    "health_nightly": dt.timedelta(hours=1),
 }
 
 

@@ -25,6 +25,8 @@ OK_LINES = [
     "workflows/agreement.yaml: ok — agreement v2, 8 states, 8 transitions",
     "workflows/partnership.yaml: ok — partnership v1, 9 states, 11 transitions",
     "workflows/placement.yaml: ok — placement v2, 12 states, 14 transitions",
+    # Not a workflow, checked after them (crm.health.config).
+    "workflows/health.yaml: ok — health score v1, 7 components weighing 20/15/15/15/15/10/10",
 ]
 
 BROKEN = """\
@@ -98,9 +100,9 @@ def test_a_broken_file_gets_every_problem_and_exit_code_1(app, ctx, tmp_path):
         f"{path}:21: transitions[1].by: a transition with a timer or event must include "
         "'system' in 'by'",
         f"{path}:24: transitions[1].guards[0]: unknown guard 'sunny_weather'; known: "
-        "activity_logged, checklist_done, contact_with_role, dates_within_programme_year, "
-        "field_filled, guardian_consent_if_minor, hours_target_met, no_two_way_contact_for, "
-        "related_in_state",
+        "activity_logged, checklist_done, contact_with_role, date_passed, "
+        "dates_within_programme_year, field_filled, guardian_consent_if_minor, hours_target_met, "
+        "no_two_way_contact_for, related_in_state",
         f"{path}:9: states.done: state 'done' cannot be reached from the initial state",
     ]
 
@@ -114,7 +116,7 @@ def test_the_check_notices_an_edit_without_a_new_version(app, ctx):
     db.session.commit()
     result = check(app)
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [OK_LINES[0], OK_LINES[2]]
+    assert result.stdout.splitlines() == [OK_LINES[0], OK_LINES[2], OK_LINES[3]]
     assert result.stderr.splitlines() == [
         "workflows/partnership.yaml: version: version 1 is already in use with different "
         "content; give the changed workflow a new version number and run "
@@ -206,6 +208,8 @@ def test_only_the_check_command_starts_on_a_broken_pack(tmp_path):
     assert checked.stdout.splitlines() == [
         f"{directory / 'agreement.yaml'}: ok — agreement v2, 8 states, 8 transitions",
         f"{directory / 'placement.yaml'}: ok — placement v2, 12 states, 14 transitions",
+        f"{directory / 'health.yaml'}: ok — health score v1, 7 components weighing "
+        "20/15/15/15/15/10/10",
     ]
 
     refused = flask_command(tmp_path, directory, "schema")

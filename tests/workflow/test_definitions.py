@@ -69,9 +69,9 @@ SECOND = "  - name: finish\n    label: Again\n    from: new\n    to: done\n    b
 ACTORS = "admin, manager, officer, employer, learner, system"
 STATES = "states are new, done"
 GUARDS = (
-    "activity_logged, checklist_done, contact_with_role, dates_within_programme_year, "
-    "field_filled, guardian_consent_if_minor, hours_target_met, no_two_way_contact_for, "
-    "related_in_state"
+    "activity_logged, checklist_done, contact_with_role, date_passed, "
+    "dates_within_programme_year, field_filled, guardian_consent_if_minor, hours_target_met, "
+    "no_two_way_contact_for, related_in_state"
 )
 FIELDS = "needs_summary, memorandum_signed_on, review_notes, closed_reason"
 
@@ -159,7 +159,8 @@ CASES = {
         BASE + EFFECT + "send_flowers: {to: boss}\n",
         [
             f"{FILE}:22: transitions[0].effects[0]: unknown effect 'send_flowers'; "
-            "known: close_follow_ups, fire_related, schedule_follow_up, send_action_link, "
+            "known: advance_agreement_subject, close_follow_ups, fire_related, issue_agreement, "
+            "issue_agreement_version, schedule_follow_up, seal_agreement, send_action_link, "
             "send_email"
         ],
         ["send_flowers"],

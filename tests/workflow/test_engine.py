@@ -88,17 +88,25 @@ def test_partnership_transitions_each_actor_is_offered(state, actor):
     [
         (AGREEMENT, "draft", "officer", ["issue", "supersede"]),
         (AGREEMENT, "draft", "employer", []),
-        (AGREEMENT, "draft", "system", ["supersede"]),
+        (AGREEMENT, "draft", "system", ["issue", "supersede"]),
         (AGREEMENT, "issued", "employer", ["sign_partly", "sign_all", "decline"]),
         (AGREEMENT, "issued", "learner", ["sign_partly", "sign_all", "decline"]),
         (AGREEMENT, "issued", "system", ["sign_partly", "sign_all", "supersede"]),
-        (AGREEMENT, "issued", "officer", ["decline", "supersede"]),
+        # The provider signs in the app: the signing service fires sign_partly / sign_all
+        # as the officer, manager or admin who signed for the provider.
+        (
+            AGREEMENT,
+            "issued",
+            "officer",
+            ["reissue", "sign_partly", "sign_all", "decline", "supersede"],
+        ),
         (AGREEMENT, "partially_signed", "employer", ["sign_all", "decline"]),
         (AGREEMENT, "signed", "officer", ["supersede"]),
         (AGREEMENT, "signed", "manager", ["supersede", "terminate"]),
         (AGREEMENT, "signed", "system", ["expire", "supersede"]),
         (AGREEMENT, "signed", "employer", []),
-        (AGREEMENT, "declined", "manager", []),
+        (AGREEMENT, "declined", "manager", ["reissue", "supersede"]),
+        (AGREEMENT, "declined", "employer", []),
         (PLACEMENT, "awaiting_employer", "employer", ["confirm", "decline", "propose_dates"]),
         (PLACEMENT, "awaiting_employer", "learner", []),
         (PLACEMENT, "completed", "employer", ["evaluate"]),
@@ -618,6 +626,27 @@ def test_guardian_consent_if_minor(birth, start, consent, reasons):
     assert lab_reasons("placement", "guardian_consent_if_minor", fields=fields) == reasons
 
 
+EXPIRES = "date_passed: {field: expires_on}"
+NOT_PASSED = "Wait until the expiry date has passed."
+
+
+@pytest.mark.parametrize(
+    ("expires_on", "reasons"),
+    [
+        (None, ["Fill in the expiry date before moving to Finish."]),
+        (NOW.date() + dt.timedelta(days=30), [NOT_PASSED]),
+        # The agreement runs to the end of its last day: it expires the day after.
+        (NOW.date(), [NOT_PASSED]),
+        (NOW.date() - dt.timedelta(days=1), []),
+        (dt.date(2020, 1, 1), []),
+        (NOW + dt.timedelta(hours=1), [NOT_PASSED]),
+        (NOW - dt.timedelta(days=2), []),
+    ],
+)
+def test_date_passed(expires_on, reasons):
+    assert lab_reasons("agreement", EXPIRES, fields={"expires_on": expires_on}) == reasons
+
+
 def test_every_failing_guard_is_reported_in_the_order_written():
     definition = lab(
         "partnership", "checklist_done", FIELD, "contact_with_role: {role: focal_person}"
@@ -645,6 +674,7 @@ def test_the_lab_covers_every_registered_guard():
         "hours_target_met",
         "dates_within_programme_year",
         "guardian_consent_if_minor",
+        "date_passed",
     }
     assert set(GUARDS) == tested
 
@@ -837,12 +867,7 @@ def test_checklist_missing_lists_labels_in_order():
             "Before moving to Matched, the partnership with the organisation must be: active.",
         ),
         (PLACEMENT, "match", 1, "The start and end dates lie inside the programme year."),
-        (
-            AGREEMENT,
-            "terminate",
-            0,
-            "Fill in the reason for terminating before moving to Terminated.",
-        ),
+        (AGREEMENT, "expire", 0, "Only once the expiry date has passed."),
     ],
 )
 def test_requirement_words_a_guard_for_the_workflow_page(definition, transition, index, sentence):
