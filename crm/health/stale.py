@@ -3,12 +3,16 @@
 An `after_flush` listener looks at the objects the flush wrote: a partnership that moved,
 an activity logged, a placement matched or moved, a follow-up added, completed or moved,
 a link answered or ended, an evaluation submitted, a memorandum signed or expired, a
-capacity pledge changed. It then marks the partnerships concerned (by their own id, or by
-their organisation's) with one UPDATE, in the same transaction; the frequent job
-(crm.health.jobs) recomputes them. UPDATE and DELETE statements run through the session
-(a link spent, follow-ups closed by a transition) bypass the flush: a `do_orm_execute`
-listener marks the partnerships of the organisations whose rows they change. Services need
-not know the score exists.
+capacity pledge changed. UPDATE and DELETE statements run through the session (a link
+spent, follow-ups closed by a transition) bypass the flush: a `do_orm_execute` listener
+reads, before the statement runs, the organisations whose rows it changes. Both only note the
+partnerships concerned (by their own id, or by their organisation's); the note is written
+with one UPDATE just before the transaction commits (`before_commit`), so that the
+partnership rows are locked only for the commit itself — an earlier UPDATE would hold them
+for the whole transaction and make two decisions about one organisation wait on each other
+(or on the row locks they take afterwards). The frequent job (crm.health.jobs) recomputes
+the marked partnerships. A rolled-back transaction forgets its notes. Services need not know
+the score exists.
 """
 
 from __future__ import annotations
@@ -92,11 +96,33 @@ def affected(session: Session) -> tuple[set[int], set[int]]:
     return partnerships, organisations
 
 
+_PENDING = "health_stale_pending"
+
+
+def _pending(session: Session) -> tuple[set[int], set[int]]:
+    """The (partnership ids, organisation ids) this transaction will mark at its commit."""
+    return session.info.setdefault(_PENDING, (set(), set()))
+
+
 @sa.event.listens_for(CRMSession, "after_flush")
-def _mark_stale(session: Session, _flush: UOWTransaction) -> None:
+def _note_stale(session: Session, _flush: UOWTransaction) -> None:
     partnerships, organisations = affected(session)
+    pending = _pending(session)
+    pending[0].update(partnerships)
+    pending[1].update(organisations)
+
+
+@sa.event.listens_for(CRMSession, "before_commit")
+def _mark_stale(session: Session) -> None:
+    session.flush()  # what the commit would flush is noted too
+    partnerships, organisations = session.info.pop(_PENDING, (set(), set()))
     if partnerships or organisations:
         mark_stale(session.connection(), partnerships, organisations)
+
+
+@sa.event.listens_for(CRMSession, "after_rollback")
+def _forget_stale(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @sa.event.listens_for(CRMSession, "do_orm_execute")
@@ -114,10 +140,11 @@ def _mark_stale_on_bulk_change(state: ORMExecuteState) -> Any:
     organisations = sa.select(key).where(key.is_not(None))
     if where is not None:
         organisations = organisations.where(where)
-    # Before the statement runs: afterwards its rows may no longer match (a link's UPDATE
-    # WHERE spent_at IS NULL) or be gone. Marking for a statement that then changes nothing
-    # costs one needless recomputation.
-    mark_stale_where(state.session.connection(), organisations)
+    # Read before the statement runs: afterwards its rows may no longer match (a link's
+    # UPDATE WHERE spent_at IS NULL) or be gone. Marking for a statement that then changes
+    # nothing costs one needless recomputation. A plain SELECT: it locks nothing.
+    ids = state.session.connection().execute(organisations.distinct()).scalars()
+    _pending(state.session)[1].update(i for i in ids if i is not None)
     return None
 
 
