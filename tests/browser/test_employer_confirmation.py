@@ -12,7 +12,7 @@ than the screen.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -23,9 +23,9 @@ from playwright.sync_api import BrowserContext, expect
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.extensions import db
-from crm.outbox.jobs import deliver_outbox
-from tests.browser.support import DESKTOP, UI, Account, FormFactor, Watch
-from tests.outbox.mailserver import MailServer, Received
+from tests.browser.mail import deliver, mail, make_ui, text_of, to  # noqa: F401
+from tests.browser.support import DESKTOP, Account, FormFactor
+from tests.outbox.mailserver import MailServer
 from tests.placements.support import build_world
 
 pytestmark = pytest.mark.browser
@@ -62,56 +62,12 @@ def matched(app: Flask, officer: Account) -> Arranged:
         return Arranged(placement.id, f"/placements/{placement.id}", world.supervisor.id)
 
 
-@pytest.fixture
-def mail(app: Flask, live_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
-    """The app sends to an SMTP server on loopback, and its e-mails link to the live server."""
-    server = MailServer()
-    server.start()
-    monkeypatch.setitem(app.config, "CRM_SMTP_URL", server.url)
-    monkeypatch.setitem(app.config, "CRM_SMTP_TIMEOUT", 5)
-    monkeypatch.setitem(app.config, "CRM_MAIL_FROM", "Partnership CRM <crm@school.test>")
-    monkeypatch.setitem(app.config, "CRM_BASE_URL", live_server_url)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def deliver(app: Flask) -> None:
-    """One run of the delivery job, as the scheduler runs it."""
-    with app.app_context():
-        run = deliver_outbox()
-    assert run.failed == 0 and run.retrying == 0, run
-
-
-def to(server: MailServer, address: str) -> list[Received]:
-    return [received for received in server.received if address in received.rcpt_tos]
-
-
-def text_of(received: Received) -> str:
-    body = received.message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
-def make_ui(new_context: Callable[..., BrowserContext], form_factor: FormFactor) -> UI:
-    """A fresh browser at a screen size, watched from its first request."""
-    watch = Watch()
-    context = new_context(**form_factor.context_args())
-    context.on("request", watch.on_request)
-    context.on("response", watch.on_response)
-    page = context.new_page()
-    page.on("console", watch.on_console)
-    page.on("pageerror", watch.on_page_error)
-    return UI(page=page, form_factor=form_factor, watch=watch)
-
-
 def test_the_supervisor_confirms_from_the_email_on_a_small_phone(
     app: Flask,
     new_context: Callable[..., BrowserContext],
     officer: Account,
     matched: Arranged,
-    mail: MailServer,
+    mail: MailServer,  # noqa: F811 (the fixture imported above)
     live_server_url: str,
 ):
     # The officer asks the employer to confirm.

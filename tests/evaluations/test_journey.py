@@ -29,12 +29,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from crm.extensions import db
 from crm.organisations.models import CapacityPeriod, Organisation
-from crm.outbox.jobs import deliver_outbox
 from crm.workflow.service import forget_verified_snapshots
-from tests.browser.support import DESKTOP, UI, Account, FormFactor, Watch
+from tests.browser.mail import deliver, mail, make_ui, text_of  # noqa: F401
+from tests.browser.support import DESKTOP, Account, FormFactor
 from tests.evaluations.support import SKILLS, add_skills
 from tests.factories import make_user
-from tests.outbox.mailserver import MailServer, Received
+from tests.outbox.mailserver import MailServer
 from tests.placements.support import build_world
 
 pytestmark = pytest.mark.browser
@@ -110,46 +110,8 @@ def in_progress(app: Flask, empty_database: None) -> Iterator[Arranged]:
     forget_verified_snapshots()  # the clean-up deletes the stored definitions too
 
 
-@pytest.fixture
-def mail(app: Flask, live_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
-    """The app sends to an SMTP server on loopback, and its e-mails link to the live server."""
-    server = MailServer()
-    server.start()
-    monkeypatch.setitem(app.config, "CRM_SMTP_URL", server.url)
-    monkeypatch.setitem(app.config, "CRM_SMTP_TIMEOUT", 5)
-    monkeypatch.setitem(app.config, "CRM_MAIL_FROM", "Partnership CRM <crm@school.test>")
-    monkeypatch.setitem(app.config, "CRM_BASE_URL", live_server_url)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def deliver(app: Flask) -> None:
-    with app.app_context():
-        run = deliver_outbox()
-    assert run.failed == 0 and run.retrying == 0, run
-
-
 def text_to(server: MailServer, address: str) -> list[str]:
-    return [_text(r) for r in server.received if address in r.rcpt_tos]
-
-
-def _text(received: Received) -> str:
-    body = received.message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
-def make_ui(new_context: Callable[..., BrowserContext], form_factor: FormFactor) -> UI:
-    watch = Watch()
-    context = new_context(**form_factor.context_args())
-    context.on("request", watch.on_request)
-    context.on("response", watch.on_response)
-    page = context.new_page()
-    page.on("console", watch.on_console)
-    page.on("pageerror", watch.on_page_error)
-    return UI(page=page, form_factor=form_factor, watch=watch)
+    return [text_of(r) for r in server.received if address in r.rcpt_tos]
 
 
 def link_in(texts: list[str], base: str, slug: str, placement_id: int) -> str:
@@ -163,7 +125,7 @@ def test_the_supervisor_evaluates_and_the_learner_gives_feedback_on_a_small_phon
     app: Flask,
     new_context: Callable[..., BrowserContext],
     in_progress: Arranged,
-    mail: MailServer,
+    mail: MailServer,  # noqa: F811 (the fixture imported above)
     live_server_url: str,
 ):
     placement_path = f"/placements/{in_progress.placement_id}"
