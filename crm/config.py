@@ -70,6 +70,8 @@ class Settings:
     proxy_hops: int = 0
     provider_name: str = "Demo Vocational College"
     provider_address: str = ""
+    # The dashboard's inclusion table shows no count of learners below this group size.
+    dashboard_min_group: int = 5
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -108,6 +110,7 @@ class Settings:
             provider_name=os.environ.get("CRM_PROVIDER_NAME", "").strip()
             or "Demo Vocational College",
             provider_address=os.environ.get("CRM_PROVIDER_ADDRESS", "").strip(),
+            dashboard_min_group=_env_int("CRM_DASHBOARD_MIN_GROUP", 5, minimum=2),
         )
         settings.validate()
         return settings
@@ -181,6 +184,7 @@ class Settings:
             # The education provider, as agreements name it.
             "CRM_PROVIDER_NAME": self.provider_name,
             "CRM_PROVIDER_ADDRESS": self.provider_address,
+            "CRM_DASHBOARD_MIN_GROUP": self.dashboard_min_group,
             "CRM_WORKFLOWS_DIR": os.environ.get("CRM_WORKFLOWS_DIR", "")
             or str(PROJECT_ROOT / "workflows"),
         }
