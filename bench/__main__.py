@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import agreements
+from bench import agreements, extra
 from bench.datasets import DEMO, QUICK, SCALE, DataSpec, database_for, ensure_database
 from bench.report import load_results, summary_table, update_readme
 from bench.suites import ISSUES, SUITES, Settings, Target, check
@@ -44,8 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default=",".join([*SUITES, *STANDALONE]),
-        help=f"comma-separated benchmarks to run: {', '.join([*SUITES, *STANDALONE])} "
+        default=",".join([*SUITES, *STANDALONE, *extra.RUNNERS]),
+        help="comma-separated benchmarks to run: "
+        f"{', '.join([*SUITES, *STANDALONE, *extra.RUNNERS])} "
         "(default: all)",
     )
     parser.add_argument(
@@ -66,9 +67,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.suites = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = [name for name in args.suites if name not in SUITES and name not in STANDALONE]
+    known = {*SUITES, *STANDALONE, *extra.RUNNERS}
+    unknown = [name for name in args.suites if name not in known]
     if unknown:
-        choices = ", ".join([*SUITES, *STANDALONE])
+        choices = ", ".join([*SUITES, *STANDALONE, *extra.RUNNERS])
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {choices}")
     if args.db == "both":
         args.databases = list(DATABASES)
@@ -184,6 +186,25 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
         produced.append(outcome)
         print(f"   {'passed' if outcome['passed'] else 'FAILED'} in {outcome['seconds']} s")
+    for name in [name for name in args.suites if name in extra.RUNNERS]:
+        print(f"== {name}", flush=True)
+        load_before = busy_warning()
+        suite_started = time.perf_counter()
+        try:
+            outcomes = extra.RUNNERS[name](args.quick, args.databases)
+        except Exception as exc:
+            traceback.print_exc()
+            outcomes = [failed_result(name, "+".join(args.databases), exc)]
+        for outcome in outcomes:
+            outcome["seconds"] = round(time.perf_counter() - suite_started, 1)
+            outcome.setdefault("machine", {}).setdefault(
+                "load_average", {"before": load_before, "after": round(os.getloadavg()[0], 2)}
+            )
+            suffix = "" if name == "scheduler" else f"-{outcome['database']}"
+            path = results_dir / f"{name}{suffix}.json"
+            path.write_text(json.dumps(outcome, indent=2, ensure_ascii=False, default=str) + "\n")
+            produced.append(outcome)
+            print(f"   {'passed' if outcome['passed'] else 'FAILED'}")
     print()
     print(summary_table(produced))
     print()

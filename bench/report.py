@@ -6,9 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import extra
+
 RESULTS_START = "<!-- bench-results:start (written by python -m bench) -->"
 RESULTS_END = "<!-- bench-results:end -->"
-ORDER = ("organisations", "load", "partnerships", "placements", "agreements")
+ORDER = (
+    "organisations",
+    "load",
+    "partnerships",
+    "placements",
+    "agreements",
+    "scheduler",
+    "health",
+    "dashboard",
+)
 DATABASE_ORDER = ("sqlite", "postgresql")
 
 
@@ -46,7 +57,7 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
             continue
         # Only this runner's results (other benchmarks may keep theirs in the same folder).
         if isinstance(item, dict) and item.get("name") in ORDER and "checks" in item:
-            results.append(item)
+            results.append(extra.normalise(item))
     results.sort(
         key=lambda r: (
             DATABASE_ORDER.index(r["database"]) if r["database"] in DATABASE_ORDER else 9,
@@ -57,6 +68,8 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
 
 
 def _markdown_section(item: dict[str, Any]) -> list[str]:
+    if item.get("name") in extra.RUNNERS:
+        return extra.markdown(item)
     if "render" in item.get("measurements", {}):
         return _rendering_section(item)
     if item.get("error"):
