@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.agreements.views import bp as agreements_bp
     from crm.auth.views import admin_bp, auth_bp
     from crm.contacts.views import bp as contacts_bp
+    from crm.dashboard.views import bp as dashboard_bp
     from crm.followups.views import bp as followups_bp
     from crm.learners.views import bp as learners_bp
     from crm.learners.views import programmes_bp
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
         links_bp,
         outbox_bp,
         portal_bp,
+        dashboard_bp,
     ):
         app.register_blueprint(blueprint)
 
