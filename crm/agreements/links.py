@@ -4,8 +4,9 @@ and answer a SIGN_AGREEMENT link.
 An agreement has several signers, so the link service is always given the signer as the
 recipient and the signer's party (crm.agreements.signing.invite); a link's fingerprint is the
 SHA-256 of the version it asks to sign, so the link of a superseded version stops working
-the moment a new version is issued. Imported by crm.agreements.signing and crm.portal.sign,
-which registers the spec at start-up.
+the moment a new version is issued. A signer who answered an earlier version is asked again
+for the newer one (`asked_again`): their spent link says so and may bring a fresh link.
+Imported by crm.agreements.signing and crm.portal.sign, which registers the spec at start-up.
 """
 
 from __future__ import annotations
@@ -157,6 +158,70 @@ def _party_recipient(agreement: Agreement, party: str) -> Recipient | None:
     return signer_recipient(signer, agreement.language)
 
 
+def asked_again(link: ActionLink) -> AgreementSigner | None:
+    """For a spent signing link: its recipient as a signer of the agreement's newer version,
+    still to sign or decline it; None otherwise.
+
+    That is, a newer version than the one the link answered is current, the agreement still
+    waits for signatures, and the current version's signer of the link's party is the same
+    person (the same contact or learner; a guardian, with no record of their own, by name or
+    address). Someone else now signing for that party is not told about it.
+    """
+    if link.purpose != LinkPurpose.SIGN_AGREEMENT or link.spent_at is None:
+        return None
+    agreement = get_agreement(link.record_id)
+    if agreement is None or agreement.state not in OPEN_STATES:
+        return None
+    version = current_version(agreement)
+    if version is None or version.sha256 == link.fingerprint:
+        return None
+    signer = db.session.scalar(
+        sa.select(AgreementSigner).where(
+            AgreementSigner.version_id == version.id, AgreementSigner.party == link.party
+        )
+    )
+    if signer is None or signer.signed_at is not None or signer.declined_at is not None:
+        return None
+    return signer if _same_person(link, signer) else None
+
+
+def _same_person(link: ActionLink, signer: AgreementSigner) -> bool:
+    if link.contact_id is not None or signer.contact_id is not None:
+        return link.contact_id == signer.contact_id
+    if link.learner_id != signer.learner_id:
+        return False
+    if signer.learner_id is not None and signer.party == SignerParty.LEARNER:
+        return True
+    return _same_text(link.recipient_name, signer.name) or _same_text(
+        link.recipient_email, signer.email
+    )
+
+
+def _same_text(one: str, other: str) -> bool:
+    return bool(one.strip()) and one.strip().casefold() == other.strip().casefold()
+
+
+def link_sent_to(signer: AgreementSigner) -> bool:
+    """Whether a signing link for the signer's version went out to their party."""
+    version = db.session.get(AgreementVersion, signer.version_id)
+    if version is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(ActionLink.id)
+            .where(
+                ActionLink.purpose == LinkPurpose.SIGN_AGREEMENT,
+                ActionLink.record_type == "agreement",
+                ActionLink.record_id == version.agreement_id,
+                ActionLink.party == signer.party.value,
+                ActionLink.fingerprint == version.sha256,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _email_context(agreement: Agreement, link: ActionLink) -> dict[str, Any]:
     """JSON values for the signing e-mail: the templates word them in the link's language."""
     officer = officer_of(agreement)
@@ -200,5 +265,6 @@ purposes.register(
         no_recipient_subject=_no_recipient,
         expired_subject=_expired,
         party_recipient=_party_recipient,
+        asked_again=lambda link: asked_again(link) is not None,
     )
 )

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from crm.agreements import listing, signing
+from crm.agreements import listing, replacement, signing
 from crm.agreements import service as agreements
 from crm.agreements.forms import ActionForm, ProviderSignatureForm, TermsForm, terms_form
 from crm.agreements.models import Agreement, AgreementKind, AgreementSigner, SignerParty
@@ -38,9 +38,11 @@ from crm.followups.service import open_follow_ups_for
 from crm.links.views import STATE_LABELS
 from crm.organisations.service import owner_filter_choices
 from crm.partnerships.service import get_partnership
+from crm.placements.models import Placement
 from crm.workflow import engine
 from crm.workflow import service as workflow
 from crm.workflow.actions import TransitionForm, fire_from_form
+from crm.workflow.definitions import WorkflowDef
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
@@ -180,8 +182,24 @@ def _page(
         entries=agreements.history(agreement),
         link_state_labels=STATE_LABELS,
         follow_ups=open_follow_ups_for("agreement", agreement.id),
+        replacement=replacement.replacement_for(agreement) if can_edit else None,
+        replaced_by=replacement.replaced_by(agreement),
+        subject_stage=_subject_stage(agreement),
         now=now,
     ), status
+
+
+def _subject_stage(agreement: Agreement) -> str:
+    """The stage of the agreement's placement or partnership, in words."""
+    subject: Any = (
+        db.session.get(Placement, agreement.placement_id)
+        if agreement.placement_id is not None
+        else get_partnership(agreement.partnership_id or 0)
+    )
+    if subject is None:
+        return ""
+    wf: WorkflowDef = workflow.definition_for(subject)
+    return _(wf.state(subject.state).label)
 
 
 def _may_sign(agreement: Agreement, provider: AgreementSigner | None) -> bool:
@@ -205,11 +223,86 @@ def show(agreement_id: int) -> tuple[str, int]:
 @bp.post("/<int:agreement_id>/fire")
 def fire(agreement_id: int) -> BaseResponse:
     agreement = _get_or_404(agreement_id)
-    if request.form.get("transition") in SIGNING_STEPS:
+    step = request.form.get("transition")
+    if step in SIGNING_STEPS:
         flash(_("Parties sign on their signing page; the provider below."), "warning")
+    elif step == "supersede":
+        return _supersede(agreement)
     else:
         fire_from_form(agreement)
     return _back(agreement_id)
+
+
+def _supersede(agreement: Agreement) -> BaseResponse:
+    """ "Replace with another agreement": supersede it and issue or prepare its replacement."""
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        flash(_("The step could not be read. Reload the page and try again."), "danger")
+        return _back(agreement.id)
+    try:
+        new = replacement.supersede(
+            agreement,
+            current_user,
+            comment=form.comment.data or "",
+            expected_version=form.version.data,
+        )
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        for reason in exc.reasons:
+            flash(reason, "danger")
+        return _back(agreement.id)
+    stage = _subject_stage(agreement)
+    db.session.commit()
+    return _replaced(agreement, new, stage)
+
+
+@bp.post("/<int:agreement_id>/replacement")
+def replace(agreement_id: int) -> BaseResponse:
+    """Issue or prepare the replacement of an agreement superseded without one."""
+    agreement = _editable_or_404(agreement_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("The request could not be read. Reload the page and try again."), "danger")
+        return _back(agreement_id)
+    try:
+        new = replacement.replace(agreement, current_user)
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        for reason in exc.reasons:
+            flash(reason, "danger")
+        return _back(agreement_id)
+    if new is None:
+        db.session.rollback()
+        flash(_("No replacement is due: another agreement is live, or none is needed now."))
+        return _back(agreement_id)
+    db.session.commit()
+    return _replaced(agreement, new, "")
+
+
+def _replaced(agreement: Agreement, new: Agreement | None, stage: str) -> BaseResponse:
+    """Say what replacing the agreement brought, on the replacement's page if there is one."""
+    if new is None:
+        label = workflow.definition_for(agreement).state(agreement.state).label
+        flash(_("Moved to %(state)s.", state=_(label)), "success")
+        if agreement.kind == AgreementKind.PLACEMENT:
+            flash(_("No new agreement was sent: the placement is %(stage)s.", stage=stage), "info")
+        return _back(agreement.id)
+    if new.kind == AgreementKind.PLACEMENT:
+        flash(
+            _(
+                "Agreement replaced. The new agreement was issued for signature: every party "
+                "has been sent a link to sign it."
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _(
+                "Memorandum replaced. The new one was prepared with the same terms: check "
+                "them, then issue it for signature."
+            ),
+            "success",
+        )
+    return _back(new.id)
 
 
 @bp.post("/<int:agreement_id>/terms")

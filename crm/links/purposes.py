@@ -43,6 +43,9 @@ class PurposeSpec:
     # Where a record has several recipients, one per party (an agreement's signers): the
     # recipient of a party as on record now (fresh links); None where `recipient` is enough.
     party_recipient: Callable[[Any, str], Recipient | None] | None = None
+    # Whether the recipient of a spent link is asked to decide again (a newer version of an
+    # agreement to sign): such a link may bring a fresh one. None: a spent link never does.
+    asked_again: Callable[[ActionLink], bool] | None = None
 
     def recipient_of(self, record: Any, party: str) -> Recipient | None:
         """Who a link of `party` goes to now (the record's one recipient without parties)."""

@@ -5,7 +5,8 @@ whatever is sent goes to the address on record now, as the purpose's spec reads 
 record (the current supervisor's e-mail, not the one the old link went to).
 
 - Spent, or the record has moved on (no longer in a state where the purpose decides, or now
-  at another organisation): nothing.
+  at another organisation): nothing. Unless the recipient of the spent link is asked to decide
+  again (a newer version of an agreement to sign): then as for an expired link.
 - Withdrawn by the officer: no link; the officer gets a follow-up and decides.
 - Expired, replaced, or ended because the record changed: the newest open link of the same
   record and purpose is sent again if it goes to the address on record; otherwise a new link
@@ -64,9 +65,9 @@ def _answer(link: ActionLink, now: dt.datetime) -> FreshOutcome:
     if last is not None and now - last < links.FRESH_LINK_INTERVAL:
         return FreshOutcome.THROTTLED
     link.fresh_requested_at = now
-    if link.spent_at is not None:
-        return FreshOutcome.NOTHING
     spec = purposes.spec(link.purpose)
+    if link.spent_at is not None and not (spec.asked_again and spec.asked_again(link)):
+        return FreshOutcome.NOTHING
     record = spec.load(link.record_id)
     if (
         record is None

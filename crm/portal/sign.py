@@ -1,7 +1,9 @@
 """The signing page: a party opens the agreement, types their full name and signs, or declines
 with a reason. And the agreement's PDF for the holder of the link.
 
-crm.portal.views calls `sign_page` with an open link only (its row locked for a POST).
+crm.portal.views calls `sign_page` with an open link only (its row locked for a POST), and
+`answered_values` for a spent one: a signer who answered an earlier version hears there that
+a newer one awaits their signature.
 Opening the page or the PDF changes nothing. The page posts `decision` (sign or decline)
 with the form's fields; the hash of the version shown travels in a hidden field and must
 still be the current version's. An invalid answer comes back with its errors next to the
@@ -22,8 +24,10 @@ from wtforms.validators import DataRequired, Length
 
 from crm.agreements import signing
 from crm.agreements.links import (
+    asked_again,
     current_version,
     get_agreement,
+    link_sent_to,
     officer_of,
     organisation_of,
     title,
@@ -34,7 +38,16 @@ from crm.core.validators import strip_whitespace
 from crm.extensions import db
 from crm.links import service as links
 from crm.links.models import ActionLink, LinkPurpose
-from crm.portal.views import bp, client_ip, page, speak, unavailable, user_agent
+from crm.portal.views import (
+    ANSWERED,
+    answered,
+    bp,
+    client_ip,
+    page,
+    speak,
+    unavailable,
+    user_agent,
+)
 from crm.workflow.service import WorkflowError
 
 
@@ -179,7 +192,7 @@ def sign_page(link: ActionLink) -> Any:
     if signer is None:
         # Another submission of this link won a moment ago: change nothing, show its answer.
         db.session.rollback()
-        return render_template("portal/answered.html", link=link)
+        return answered(link)
     officer_name = officer_of(_agreement).name  # read before the commit expires it
     db.session.commit()
     if chosen == "sign":
@@ -196,6 +209,23 @@ def sign_page(link: ActionLink) -> Any:
             "success",
         )
     return redirect(request.path, code=303)
+
+
+def answered_values(link: ActionLink) -> dict[str, Any]:
+    """What the page of a spent signing link adds: whether a newer version awaits the same
+    signer (`newer_version`), and whether its link was sent to them (`new_link_sent`).
+
+    Only the link's own signer hears of a newer version; nothing else of it is shown (its
+    PDF stays behind its own link).
+    """
+    signer = asked_again(link)
+    return {
+        "newer_version": signer is not None,
+        "new_link_sent": signer is not None and link_sent_to(signer),
+    }
+
+
+ANSWERED[LinkPurpose.SIGN_AGREEMENT] = answered_values
 
 
 @bp.get("/sign/<int:record_id>/<token>/document.pdf")

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # purpose → page(link) -> response; filled by the purpose modules at import.
 PAGES: dict[LinkPurpose, Callable[[ActionLink], Any]] = {}
+# purpose → answered(link) -> what its spent link's page adds (filled like PAGES).
+ANSWERED: dict[LinkPurpose, Callable[[ActionLink], dict[str, Any]]] = {}
 RATE_SCOPE = "link-pages"
 
 
@@ -186,11 +188,17 @@ def link(purpose: str, record_id: int, token: str) -> Any:
     speak(found)
     if state == links.LinkStatus.SPENT:
         assert found is not None
-        return render_template("portal/answered.html", link=found)
+        return answered(found)
     if state != links.LinkStatus.OPEN:
         return unavailable(purpose, record_id, token)
     assert found is not None and link_purpose is not None
     return PAGES[link_purpose](found)
+
+
+def answered(link: ActionLink) -> str:
+    """The page of a spent link: what was decided and when, and what its purpose adds."""
+    extra = ANSWERED.get(link.purpose)
+    return render_template("portal/answered.html", link=link, **(extra(link) if extra else {}))
 
 
 def unavailable(purpose: str, record_id: int, token: str) -> Any:
