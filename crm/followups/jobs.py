@@ -22,6 +22,8 @@ from babel.dates import format_datetime, format_skeleton, get_timezone_location,
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import InstrumentedAttribute
 
 from crm.auth.models import User
 from crm.contacts.models import Contact
@@ -31,7 +33,8 @@ from crm.followups.agenda import LateRecord, MyDay, my_day
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.service import RECORD_ENDPOINTS, ListedFollowUp, Record
 from crm.organisations.models import Organisation
-from crm.outbox.service import absolute_url, email_row, queue_email, queue_emails
+from crm.outbox.bulk import DeferredEmails
+from crm.outbox.service import absolute_url, queue_email
 from crm.partnerships.models import Partnership
 
 log = logging.getLogger(__name__)
@@ -133,10 +136,11 @@ def send_due_reminders(
     """Queue one reminder per open follow-up that is due and not yet reminded; commit per batch."""
     now = now or utcnow()
     run = ReminderRun()
+    texts = _ReminderTexts()  # for the whole run: batches share due times and records
     while True:
         counted = (run.reminded, run.skipped_inactive)
         try:
-            claimed = _remind_batch(now, batch_size, run)
+            claimed = _remind_batch(now, batch_size, run, texts)
             db.session.commit()
         except Exception:
             run.reminded, run.skipped_inactive = counted  # that batch was rolled back
@@ -144,7 +148,7 @@ def send_due_reminders(
             # minute after minute: find it by going one at a time, and set it aside.
             db.session.rollback()
             log.exception("a reminder batch failed; retrying one follow-up at a time")
-            claimed = _remind_one_by_one(now, batch_size, run)
+            claimed = _remind_one_by_one(now, batch_size, run, texts)
         if claimed:
             run.batches += 1
         # A short batch means every other due row is taken (locked by another scheduler).
@@ -152,13 +156,15 @@ def send_due_reminders(
             return run
 
 
-def _remind_one_by_one(now: dt.datetime, count: int, run: ReminderRun) -> int:
+def _remind_one_by_one(
+    now: dt.datetime, count: int, run: ReminderRun, texts: _ReminderTexts
+) -> int:
     """Queue up to `count` reminders singly; a follow-up that fails is marked and logged."""
     done = 0
     while done < count:
         counted = (run.reminded, run.skipped_inactive)
         try:
-            claimed = _remind_batch(now, 1, run)
+            claimed = _remind_batch(now, 1, run, texts)
             db.session.commit()
         except Exception:
             run.reminded, run.skipped_inactive = counted
@@ -221,6 +227,17 @@ class DueReminder(NamedTuple):
         return organisation_name
 
 
+def _among(column: InstrumentedAttribute[int], ids: list[int]) -> sa.ColumnElement[bool]:
+    """`column IN ids`: on PostgreSQL one array parameter rather than one parameter per id.
+
+    A batch's hundreds of ids would make a statement of its own each time, which the driver
+    parses and the server plans anew.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
 def _claim_due(now: dt.datetime, batch_size: int) -> list[int]:
     """Lock up to `batch_size` due follow-ups, the oldest first; their ids.
 
@@ -278,13 +295,15 @@ def _due_reminders(ids: list[int]) -> list[DueReminder]:
             Partnership,
             sa.and_(FollowUp.record_type == "partnership", Partnership.id == FollowUp.record_id),
         )
-        .where(FollowUp.id.in_(ids))
+        .where(_among(FollowUp.id, ids))
         .order_by(FollowUp.due_at, FollowUp.id)
     )
     return [DueReminder._make(row) for row in rows]
 
 
-def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
+def _remind_batch(
+    now: dt.datetime, batch_size: int, run: ReminderRun, texts: _ReminderTexts
+) -> int:
     """Claim up to `batch_size` due follow-ups and queue their reminders; no commit."""
     ids = _claim_due(now, batch_size)
     if not ids:
@@ -292,23 +311,31 @@ def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
     by_language: dict[str, list[DueReminder]] = {}
     for due in _due_reminders(ids):
         by_language.setdefault(due.locale, []).append(due)
-    emails: list[dict[str, Any]] = []
-    texts = _ReminderTexts()
+    emails = DeferredEmails("followup_reminder")
     for language, group in sorted(by_language.items()):
         # In the recipients' language: workflow subjects and record names such as
         # "Partnership with …" are translated as they are written.
         with force_locale(babel_locale(language)):
             for due in group:
                 if due.is_active_account:
-                    emails.append(_reminder_email(due, texts))
+                    emails.add(
+                        to_email=due.email,
+                        to_name=due.name,
+                        language=due.locale,
+                        context=_reminder_values(due, texts),
+                        record_type="follow_up",
+                        record_id=due.id,
+                        organisation_id=due.organisation_id,
+                        user_id=due.assignee_id,
+                    )
                     run.reminded += 1
                 else:
                     run.skipped_inactive += 1  # claimed all the same: nobody reads that mailbox
-    # One INSERT for the batch's e-mails, in the transaction that claims their follow-ups.
-    queue_emails(emails)
+    # One statement for the batch's e-mails, in the transaction that claims their follow-ups.
+    emails.queue()
     db.session.execute(
         sa.update(FollowUp)
-        .where(FollowUp.id.in_(ids))
+        .where(_among(FollowUp.id, ids))
         .values(reminder_sent_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -316,14 +343,17 @@ def _remind_batch(now: dt.datetime, batch_size: int, run: ReminderRun) -> int:
 
 
 class _ReminderTexts:
-    """The due dates and record links of one batch, each written once.
+    """The due dates, subjects, record names and links of one reminder run, each written once.
 
-    Follow-ups made by the same workflow step at the same moment share their due time, and
-    many follow-ups concern the same record. Call it inside the assignee's `force_locale`.
+    Follow-ups made by the same workflow step at the same moment share their due time and
+    subject, and many follow-ups concern the same record. Call it inside the assignee's
+    `force_locale`: what is in a language is kept per language.
     """
 
     def __init__(self) -> None:
         self._dates: dict[tuple[dt.datetime, str, str], tuple[str, str]] = {}
+        self._subjects: dict[tuple[str, str], str] = {}
+        self._names: dict[tuple[str | bool | None, ...], str] = {}
         self._urls: dict[tuple[str, int, int | None], str | None] = {}
 
     def due(self, due: DueReminder) -> tuple[str, str]:
@@ -334,6 +364,32 @@ class _ReminderTexts:
             self._dates[key] = (local_datetime(due.due_at, zone), zone_label(zone))
         return self._dates[key]
 
+    def subject(self, due: DueReminder) -> str:
+        """The follow-up's subject: workflow subjects are msgids; what a person typed is kept."""
+        if not due.created_by_rule:
+            return due.subject
+        key = (due.locale, due.subject)
+        if key not in self._subjects:
+            self._subjects[key] = _(due.subject)
+        return self._subjects[key]
+
+    def record_name(self, due: DueReminder) -> str:
+        """The name of the follow-up's record (see DueReminder.record_name)."""
+        # Keyed by what the name is made of, as this batch read it: a record renamed while
+        # the run goes on is named anew.
+        key = (
+            due.locale,
+            due.record_type,
+            due.legal_name,
+            due.trading_name,
+            due.contact_first_name,
+            due.contact_last_name,
+            due.partnership_owner_id is not None,
+        )
+        if key not in self._names:
+            self._names[key] = due.record_name()
+        return self._names[key]
+
     def url(self, due: DueReminder) -> str | None:
         """The record's absolute link."""
         key = (due.record_type, due.record_id, due.organisation_id)
@@ -342,33 +398,21 @@ class _ReminderTexts:
         return self._urls[key]
 
 
-def _reminder_email(due: DueReminder, texts: _ReminderTexts) -> dict[str, Any]:
-    """The outbox row of one follow-up's reminder; call it inside the assignee's `force_locale`.
+def _reminder_values(due: DueReminder, texts: _ReminderTexts) -> dict[str, Any]:
+    """The template values of one follow-up's reminder; call it inside the assignee's locale.
 
     Its bodies are written at delivery, from values already in the assignee's language and
     time zone (plain strings): a batch of thousands costs a subject line each.
     """
     when, zone = texts.due(due)
-    return email_row(
-        kind="followup_reminder",
-        to_email=due.email,
-        to_name=due.name,
-        language=due.locale,
-        context={
-            # Workflow subjects are msgids; what a person typed is shown as typed.
-            "follow_up_subject": _(due.subject) if due.created_by_rule else due.subject,
-            "record_name": due.record_name(),
-            "due": when,
-            "zone": zone,
-            "notes": due.notes,
-            "url": texts.url(due),
-        },
-        record_type="follow_up",
-        record_id=due.id,
-        organisation_id=due.organisation_id,
-        user_id=due.assignee_id,
-        defer_bodies=True,
-    )
+    return {
+        "follow_up_subject": texts.subject(due),
+        "record_name": texts.record_name(due),
+        "due": when,
+        "zone": zone,
+        "notes": due.notes,
+        "url": texts.url(due),
+    }
 
 
 # --- the daily digest ------------------------------------------------------------------------

@@ -6,9 +6,9 @@ The templates receive the caller's `context` plus `recipient_name` and
 `absolute_url(endpoint, **values)` for links, which must be absolute in an e-mail.
 
 Most e-mails are rendered whole when they are queued. Bulk jobs (the follow-up reminders)
-queue theirs with deferred bodies (`email_row`, `queue_emails`): only the subject is rendered
-then (lists show it), and the context is stored with the message as `template_values`; the
-deliverer writes the bodies just before sending and keeps what it sent
+queue theirs with deferred bodies (crm.outbox.bulk): only the subject is rendered then (lists
+show it), and the context is stored with the message as `template_values`; the deliverer
+writes the bodies just before sending and keeps what it sent
 (crm.outbox.jobs.deliver_outbox). Pages that show a message still waiting to be written
 render its bodies on the fly (`bodies`).
 """
@@ -99,7 +99,7 @@ def queue_email(
     """Render an e-mail in the recipient's language and store it for delivery (flush only).
 
     `flush=False` leaves the INSERT to the session's next flush. For `defer_bodies` see
-    `email_row`; jobs that queue thousands of e-mails use `email_row` and `queue_emails`.
+    `email_row`; jobs that queue thousands of e-mails use crm.outbox.bulk.DeferredEmails.
     """
     message = OutboxMessage(
         **email_row(
@@ -177,16 +177,6 @@ def email_row(
         "organisation_id": organisation_id,
         "user_id": user_id,
     }
-
-
-def queue_emails(rows: list[dict[str, Any]]) -> None:
-    """Store new messages (from `email_row`) in one executemany INSERT; no objects, no ids.
-
-    Far cheaper than `queue_email` per message when a job queues thousands: the ORM neither
-    tracks the rows nor reads their ids back.
-    """
-    if rows:
-        db.session.execute(sa.insert(OutboxMessage), rows)
 
 
 def render_bodies(
@@ -300,7 +290,11 @@ def _is_json(value: Any) -> bool:
     if type(value) is list:
         return all(_is_json(item) for item in value)
     if type(value) is dict:
-        return all(type(key) is str and _is_json(item) for key, item in value.items())
+        # Most values are strings: checked here, without a call each.
+        return all(
+            type(key) is str and (type(item) is str or _is_json(item))
+            for key, item in value.items()
+        )
     return False
 
 

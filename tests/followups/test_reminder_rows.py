@@ -56,9 +56,9 @@ def test_claimed_rows_name_and_link_records_as_the_lists_do(ctx, officer, record
         assert due.id == follow_up.id
         assert due.record_name() == listed.record.name
         assert texts.url(due) == jobs.record_url(listed.record)
-        assert jobs._reminder_email(due, texts)["template_values"]["follow_up_subject"] == (
-            listed.subject
-        )
+        values = jobs._reminder_values(due, texts)
+        assert values["follow_up_subject"] == listed.subject
+        assert values["record_name"] == listed.record.name
     db.session.rollback()
 
 
@@ -84,4 +84,21 @@ def test_the_oldest_due_are_claimed_and_read_in_two_statements(ctx, officer):
 
     assert [due.id for due in claimed] == [oldest.id, older.id]
     assert len(statements) == 2
+    db.session.rollback()
+
+
+def test_a_run_names_a_record_renamed_between_its_batches_anew(ctx, officer):
+    organisation = make_organisation(officer, legal_name="Rheinwerk Tools GmbH")
+    follow_up = make_follow_up(officer, utcnow() - HOUR, organisation=organisation)
+    texts = jobs._ReminderTexts()  # one per run, shared by its batches
+
+    with force_locale(jobs.babel_locale("en")):
+        (first,) = jobs._due_reminders([follow_up.id])
+        assert jobs._reminder_values(first, texts)["record_name"] == "Rheinwerk Tools GmbH"
+        organisation.legal_name = "Rheinwerk Werkzeuge GmbH"
+        db.session.flush()
+        (later,) = jobs._due_reminders([follow_up.id])
+        values = jobs._reminder_values(later, texts)
+    assert values["record_name"] == "Rheinwerk Werkzeuge GmbH"
+    assert values["url"] == jobs._reminder_values(first, texts)["url"]
     db.session.rollback()

@@ -90,13 +90,13 @@ import sys, time
 from crm import create_app
 from crm.followups import jobs
 
-email_row = jobs.email_row
+reminder_values = jobs._reminder_values
 
-def slow_email_row(**kwargs):
+def slow_reminder_values(*args):
     time.sleep(0.01)
-    return email_row(**kwargs)
+    return reminder_values(*args)
 
-jobs.email_row = slow_email_row
+jobs._reminder_values = slow_reminder_values
 app = create_app()
 with app.app_context():
     jobs.send_due_reminders(batch_size=int(sys.argv[1]))

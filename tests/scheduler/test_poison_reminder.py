@@ -19,14 +19,14 @@ def test_one_failing_reminder_is_set_aside_and_the_rest_are_sent(ctx, monkeypatc
         for i in range(5)
     ]
     poison = follow_ups[2]
-    real_email = jobs._reminder_email
+    real_values = jobs._reminder_values
 
-    def reminder_email(due, *args):
+    def reminder_values(due, *args):
         if due.id == poison.id:
             raise RuntimeError("cannot render this one")
-        return real_email(due, *args)
+        return real_values(due, *args)
 
-    monkeypatch.setattr(jobs, "_reminder_email", reminder_email)
+    monkeypatch.setattr(jobs, "_reminder_values", reminder_values)
 
     run = jobs.send_due_reminders(now, batch_size=3)
 
