@@ -107,6 +107,8 @@ def add_other_inputs(today: dt.date) -> dict[str, int]:
             p,
             p.state == "evaluated",
             p.organisation_id.is_not(None),
+            # `crm generate` now writes the employer's evaluation of evaluated placements.
+            ~sa.exists().where(Evaluation.placement_id == p.id, Evaluation.kind == "employer"),
         ),
         "links": insert(
             ActionLink,

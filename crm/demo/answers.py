@@ -21,7 +21,8 @@ it:
 - learners answer their feedback link, or not, in their own time.
 
 Evaluations come with their answers: the employer's rates every skill of the programme near
-the overall satisfaction (a few "not observed"), and its "would you host again?" is the
+the overall satisfaction (a few "not observed"), a point lower for the programme's weakest
+skills (`crm.demo.programmes.SKILL_TENDENCIES`), and its "would you host again?" is the
 organisation's capacity pledge as it stands (the answer sets the pledge).
 
 Links still open on the day of loading are issued through the link service
@@ -41,7 +42,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from crm.demo.placements import office_time
-from crm.demo.programmes import PROGRAMMES_BY_CODE
+from crm.demo.programmes import PROGRAMMES_BY_CODE, skill_tendency
 from crm.demo.stories import (
     DECLINE_REASON_KINDS,
     EMPLOYER_COMMENTS,
@@ -424,8 +425,16 @@ class AnswerPlanner:
         ratings = [
             None
             if rng.random() < NOT_OBSERVED_SHARE
-            else min(5, max(1, satisfaction + rng.choice((-1, 0, 0, 1))))
-            for _ in outcomes
+            else min(
+                5,
+                max(
+                    1,
+                    satisfaction
+                    + rng.choice((-1, 0, 0, 1))
+                    + round(skill_tendency(placement.programme, position)),
+                ),
+            )
+            for position in range(len(outcomes))
         ]
         if ratings and all(rating is None for rating in ratings):
             ratings[0] = satisfaction

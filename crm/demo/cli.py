@@ -56,6 +56,12 @@ def demo_command(if_empty: bool) -> None:
         f"programmes, {summary.learners} learners, {summary.placements} placements, "
         f"{summary.links} e-mailed links, {summary.evaluations} evaluations."
     )
+    click.echo(
+        f"Added {summary.agreements} agreements ({summary.memoranda} partnership memoranda, "
+        f"{summary.memoranda_expiring} of them expiring within 90 days); "
+        f"{summary.support_needs} learners have support needs. Agreement documents are "
+        "placeholders: issue a new version to render one."
+    )
     if summary.links_queued:
         click.echo(
             f"{summary.links_queued} links to employers and learners are waiting in the "
@@ -101,6 +107,7 @@ def generate_command(
 ) -> None:
     """Add a large synthetic register to the database, for benchmarks."""
     from crm.demo.generate import (
+        GENERATED_MANAGER,
         GENERATED_PASSWORD,
         ScaleTargets,
         generate_register,
@@ -140,8 +147,35 @@ def generate_command(
         f"{school.follow_ups:,} follow-ups in {school.seconds:.1f} s (included above); "
         f"ANALYZE took {time.monotonic() - analyse_started:.1f} s."
     )
+    outcomes = school.agreements
+    memoranda = report.memoranda
+    click.echo(
+        f"Added {school.evaluations:,} employers' evaluations with {school.ratings:,} ratings, "
+        f"{school.feedback:,} learners' feedback, {outcomes.agreements:,} placement agreements "
+        f"with {outcomes.signers:,} signers and {school.own_follow_ups:,} officers' own "
+        f"follow-ups in {school.outcome_seconds:.1f} s; {school.support_needs:,} learners have "
+        "support needs (included above)."
+    )
+    click.echo(
+        f"Added {memoranda.written.agreements:,} partnership memoranda ({memoranda.signed:,} "
+        f"signed, {memoranda.expiring:,} of them expiring within 90 days) in "
+        f"{memoranda.seconds:.1f} s (included above)."
+    )
+    click.echo(
+        "Agreement documents were not rendered: every version stores the same one-page "
+        "placeholder PDF that says so (issue a new version to render a real one)."
+    )
+    click.echo(
+        f"Computed {report.health_scores:,} health scores in {report.health_seconds:.1f} s and "
+        f"refreshed the dashboard in {report.dashboard_seconds:.1f} s (included above)."
+    )
     if report.officers_created:
         click.echo(
             f"Created {report.officers_created} officers (officerNN@generated.test), "
             f"password {GENERATED_PASSWORD!r}."
+        )
+    if report.manager_created:
+        click.echo(
+            f"Created a manager ({GENERATED_MANAGER}), password {GENERATED_PASSWORD!r}: "
+            "they sign agreements for the provider and may open the dashboard."
         )

@@ -5,7 +5,9 @@ The plan is drawn from a fixed seed, so every load shows the same employers; dat
 back from the day of loading, so the timelines always reach up to yesterday (long-standing
 partnerships go back two years and more). Loading goes through the services, and partnerships
 move by firing their transitions at their dates (see `crm.demo.journeys`), so every derived
-field, history row and follow-up is what the app itself would write.
+field, history row and follow-up is what the app itself would write. Learners and placements
+follow (`crm.demo.learners`), then the agreements and the officers' own follow-ups
+(`crm.demo.demo_outcomes`), and last every partnership's health score.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from crm.auth.service import hash_password
 from crm.contacts.models import Contact
 from crm.contacts.service import ContactValues, create_contact
 from crm.db import utcnow
+from crm.demo.demo_outcomes import load_outcomes
 from crm.demo.employers import ContactPlan, EmployerMaker, EmployerPlan
 from crm.demo.journeys import (
     JourneyPlanner,
@@ -100,6 +103,10 @@ class DemoSummary:
     links: int = 0
     links_queued: int = 0
     evaluations: int = 0
+    agreements: int = 0
+    memoranda: int = 0
+    memoranda_expiring: int = 0  # signed, expiring within 90 days
+    support_needs: int = 0  # learners with support needs
 
 
 def demo_plan(today: dt.date, workflow: WorkflowDef | None = None) -> list[DemoEmployer]:
@@ -216,6 +223,7 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
         manager,
     )
     db.session.flush()
+    outcomes = load_outcomes(manager)
     # Last, as the nightly job would: every partnership's health score, so pages show them.
     recompute_health()
     tags = {tag for item in plans for tag in item.plan.tags}
@@ -232,6 +240,10 @@ def load_demo(today: dt.date | None = None) -> DemoSummary:
         learners.links,
         learners.links_queued,
         learners.evaluations,
+        outcomes.agreements.agreements,
+        outcomes.memoranda,
+        outcomes.memoranda_expiring,
+        learners.support_needs,
     )
 
 

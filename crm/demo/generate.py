@@ -8,8 +8,15 @@ Each batch of employers (with its contacts and activities) is committed on its o
 
 Partnerships follow, one per employer by default, each with a history planned on the current
 partnership workflow (see `crm.demo.histories`): the transition rows, the follow-ups its
-effects wrote and the fields its guards needed, again as bulk inserts. Last, every
-partnership's health score is computed, as the nightly job would.
+effects wrote and the fields its guards needed, again as bulk inserts, with the memorandum
+of each partnership that issued one (`crm.demo.generate_outcomes`). Learners and placements
+come next with what came of them: evaluations, agreements, officers' own follow-ups
+(`crm.demo.generate_placements`). The provider's signatures are a manager's: the first active
+one, or `manager@generated.test` made for the purpose. Last, every partnership's health score
+is computed, as the nightly job would, and the dashboard's numbers are refreshed.
+
+Agreement documents are not rendered: every version stores the same small placeholder PDF,
+which says so (`crm.demo.agreement_rows`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from crm.activities.models import Activity, ActivityKind
 from crm.auth.models import Role, User
@@ -31,11 +39,18 @@ from crm.contacts.models import Contact
 from crm.contacts.service import contact_search_text
 from crm.core.text import fold
 from crm.db import utcnow
+from crm.demo.agreement_rows import ProviderSigner, english_words
 from crm.demo.countries import COUNTRIES
 from crm.demo.employers import TAG_POOL, EmployerMaker, EmployerPlan, TakenKeys
-from crm.demo.generate_placements import PlacementReport, generate_learners
+from crm.demo.generate_memoranda import MemorandumCounts, MemorandumWriter, PartnershipSubject
+from crm.demo.generate_placements import (
+    DOCUMENTS_SOURCE,
+    PlacementReport,
+    generate_learners,
+)
 from crm.demo.histories import History, HistoryMaker
-from crm.demo.rows import insert_returning_ids, insert_rows
+from crm.demo.placeholder_documents import placeholder_documents
+from crm.demo.rows import OfficerRow, insert_returning_ids, insert_rows
 from crm.extensions import db
 from crm.followups.models import FollowUp
 from crm.organisations.models import Organisation, Tag, organisation_tags
@@ -54,6 +69,7 @@ from crm.workflow.service import ensure_snapshot
 GENERATED_OFFICERS = 20
 GENERATED_PASSWORD = "generated-officer"  # noqa: S105 - benchmark accounts, printed on use
 GENERATED_DOMAIN = "generated.test"
+GENERATED_MANAGER = f"manager@{GENERATED_DOMAIN}"
 ORGANISATIONS_PER_BATCH = 500
 PARTNERSHIPS_PER_BATCH = 2_500
 PROGRESS_EVERY = 2_000
@@ -99,10 +115,14 @@ class GenerationReport:
     transitions: int = 0
     follow_ups: int = 0
     officers_created: int = 0
+    manager_created: bool = False
     seconds: float = 0.0
     partnership_seconds: float = 0.0
     learners: PlacementReport = field(default_factory=PlacementReport)
+    memoranda: MemorandumCounts = field(default_factory=MemorandumCounts)
     health_scores: int = 0
+    health_seconds: float = 0.0
+    dashboard_seconds: float = 0.0
 
 
 def spread(total: int, buckets: int, minimum: int, sigma: float, rng: random.Random) -> list[int]:
@@ -171,6 +191,7 @@ def _generate(
     """Employers, partnerships, learners and placements (see generate_register)."""
     started = time.monotonic()
     officer_ids, report.officers_created = ensure_officers(rng)
+    provider, report.manager_created = ensure_manager(rng)
     tag_ids = ensure_tags()
     maker = EmployerMaker(rng, now.date(), taken_keys())
     db.session.commit()
@@ -205,7 +226,7 @@ def _generate(
                 f"{report.organisations:,} organisations, {report.contacts:,} contacts, "
                 f"{report.activities:,} activities ({time.monotonic() - started:.1f} s)"
             )
-    generate_partnerships(employers, targets.partnerships, rng, now, report, progress)
+    generate_partnerships(employers, targets.partnerships, rng, now, report, progress, provider)
     report.learners = generate_learners(
         [e.id for e in employers],
         officer_ids,
@@ -214,8 +235,10 @@ def _generate(
         rng,
         now,
         progress,
+        provider,
     )
     _score_health(now, report, progress)
+    _refresh_dashboard(now, report)
 
 
 def _score_health(
@@ -227,11 +250,22 @@ def _score_health(
     run = recompute(now=now)
     db.session.commit()
     report.health_scores = run.scored
+    report.health_seconds = run.milliseconds / 1000
     if progress:
         progress(
             f"health scores of {run.scored:,} partnerships ({run.unscored:,} in a final "
             f"stage have none) in {run.milliseconds / 1000:.1f} s"
         )
+
+
+def _refresh_dashboard(now: dt.datetime, report: GenerationReport) -> None:
+    """Aggregate the dashboard's numbers on the new data, as its scheduler job would."""
+    from crm.dashboard.service import refresh
+
+    started = time.monotonic()
+    refresh(now=now)
+    db.session.commit()
+    report.dashboard_seconds = time.monotonic() - started
 
 
 @dataclass(frozen=True)
@@ -251,12 +285,15 @@ def generate_partnerships(
     now: dt.datetime,
     report: GenerationReport,
     progress: Callable[[str], None] | None = None,
+    provider: ProviderSigner | None = None,
 ) -> None:
     """Partnerships with histories: one per active employer, or `count` spread over them.
 
     Beyond one per active employer, archived employers get one each, closed before they were
-    archived; there is never more than one per employer.
+    archived; there is never more than one per employer. With a `provider` (who signs for
+    the education provider), partnerships that issued a memorandum get it.
     """
+    from crm.agreements.adapter import definition as agreement_definition
     from crm.partnerships.service import definition
 
     started = time.monotonic()
@@ -276,6 +313,20 @@ def generate_partnerships(
     names = {row.id: row.name for row in db.session.execute(owners)}
     db.session.commit()
     maker = HistoryMaker(workflow, rng)
+    memoranda = None
+    if provider is not None:
+        agreements = agreement_definition()
+        ensure_snapshot(agreements)
+        memoranda = MemorandumWriter(
+            agreements,
+            random.Random(rng.getrandbits(64)),
+            now,
+            provider,
+            placeholder_documents(DOCUMENTS_SOURCE),
+            english_words(),
+            current_app.config["CRM_LANGUAGES"],
+        )
+        db.session.commit()
     for first in range(0, len(chosen), PARTNERSHIPS_PER_BATCH):
         batch = chosen[first : first + PARTNERSHIPS_PER_BATCH]
         histories = [
@@ -286,7 +337,16 @@ def generate_partnerships(
             )
             for e in batch
         ]
-        _insert_partnerships(workflow, batch, histories, names, report)
+        ids = _insert_partnerships(workflow, batch, histories, names, report)
+        if memoranda is not None:
+            memoranda.write(
+                ids,
+                [
+                    PartnershipSubject(e.id, OfficerRow(e.owner_id, names.get(e.owner_id, "")), h)
+                    for e, h in zip(batch, histories, strict=True)
+                ],
+            )
+            report.memoranda = memoranda.counts
         db.session.commit()
         if progress:
             progress(
@@ -302,8 +362,8 @@ def _insert_partnerships(
     histories: list[History],
     names: dict[int, str],
     report: GenerationReport,
-) -> None:
-    """Write partnerships, their transition rows and their follow-ups."""
+) -> list[int]:
+    """Write partnerships, their transition rows and their follow-ups; their new ids."""
     rows = [
         {
             "organisation_id": employer.id,
@@ -372,6 +432,7 @@ def _insert_partnerships(
     report.partnerships += len(rows)
     report.transitions += len(transition_rows)
     report.follow_ups += len(follow_up_rows)
+    return ids
 
 
 def ensure_officers(rng: random.Random) -> tuple[list[int], int]:
@@ -402,6 +463,30 @@ def ensure_officers(rng: random.Random) -> tuple[list[int], int]:
     db.session.add_all(users)
     db.session.flush()
     return ids + [u.id for u in users], len(users)
+
+
+def ensure_manager(rng: random.Random) -> tuple[ProviderSigner, bool]:
+    """The manager who signs agreements for the provider: the first active one, or a new
+    one (GENERATED_MANAGER, who also opens the dashboard in benchmarks); whether it is new."""
+    found = db.session.execute(
+        sa.select(User.id, User.name)
+        .where(User.role == Role.MANAGER, User.is_active_account.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    if found is not None:
+        return ProviderSigner(found.id, found.name), False
+    country = COUNTRIES[rng.choice(sorted(COUNTRIES))]
+    name = f"{rng.choice(country.women + country.men)} {rng.choice(country.surnames)}"
+    manager = User(
+        email=GENERATED_MANAGER,
+        name=name,
+        role=Role.MANAGER,
+        password_hash=hash_password(GENERATED_PASSWORD),
+    )
+    db.session.add(manager)
+    db.session.flush()
+    return ProviderSigner(manager.id, manager.name), True
 
 
 def ensure_tags() -> dict[str, int]:

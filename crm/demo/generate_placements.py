@@ -9,7 +9,10 @@ few cancelled; this year's are evaluated or completed when over, in progress tod
 being arranged (requested, matched, awaiting the employer, ...) when ahead. Hosts are
 generated employers with an active partnership (under review will do for placements that have
 started) and a workplace supervisor with an e-mail, weighted by their capacity pledge; the
-histories are planned on the placement workflow (`crm.demo.placements`).
+histories are planned on the placement workflow (`crm.demo.placements`). What came of each
+placement (its evaluations, its agreement, its officer's own follow-ups) is planned with it
+(`crm.demo.generate_outcomes`) and written in the same batch. Learners with support needs are
+5 to 10 % of each programme's (`SUPPORT_NEEDS_SHARES`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crm.agreements.document import Signatory
+from crm.agreements.models import SignerParty
 from crm.auth.models import User
 from crm.contacts.models import ConsentBasis, Contact, ContactRole
+from crm.demo.agreement_rows import AgreementCounts, ProviderSigner
 from crm.demo.countries import COUNTRIES, feminine_surname
 from crm.demo.employers import ascii_slug
+from crm.demo.generate_outcomes import OutcomeContext, OutcomePlanner, PlacementOutcomes
+from crm.demo.outcome_rows import insert_outcomes, outcome_context
 from crm.demo.placements import (
     NOT_STARTED,
     PATHS,
@@ -40,6 +48,7 @@ from crm.demo.placements import (
 )
 from crm.demo.programmes import (
     PROGRAMMES,
+    SUPPORT_NEEDS_SHARES,
     ProgrammePlan,
     ProgrammeYear,
     programme_year,
@@ -73,7 +82,8 @@ PARALLEL_FROM = 20_000  # placements: fewer are planned here, a second process i
 LEARNER_DOMAIN = "learners.generated.test"
 MAX_PER_LEARNER = 6
 WEEKS = (3, 4, 4, 5, 6, 6, 8)
-SUPPORT_NEEDS_SHARE = 0.04
+SUPPORT_NEEDS_SHARE = 0.07  # of a programme's learners, unless SUPPORT_NEEDS_SHARES says
+DOCUMENTS_SOURCE = "crm generate"
 REMATCH_SHARE = 0.06
 HOSTING_STATES = ("active", "under_review")  # placements that started may have a host here
 CONSENT_BASES = (ConsentBasis.CONTRACT, ConsentBasis.LEGAL_OBLIGATION, ConsentBasis.CONSENT)
@@ -135,6 +145,13 @@ class PlacementReport:
     transitions: int = 0
     follow_ups: int = 0
     seconds: float = 0.0
+    support_needs: int = 0
+    evaluations: int = 0  # employers' evaluations
+    ratings: int = 0
+    feedback: int = 0  # learners' feedback
+    agreements: AgreementCounts = field(default_factory=AgreementCounts)
+    own_follow_ups: int = 0  # made by officers (included in follow_ups)
+    outcome_seconds: float = 0.0  # writing evaluations, agreements and own follow-ups
 
 
 @dataclass(frozen=True)
@@ -146,10 +163,19 @@ class _Host:
 
 
 class _Hosts:
-    """Employers that can host, by sector and by whether they may be matched today."""
+    """Employers that can host, by sector and by whether they may be matched today; their
+    capacity pledges, and their supervisors as signatories (with their language)."""
 
-    def __init__(self, hosts: list[_Host], rng: random.Random):
+    def __init__(
+        self,
+        hosts: list[_Host],
+        rng: random.Random,
+        pledges: dict[int, tuple[int, CapacityPeriod]] | None = None,
+        supervisors: dict[int, tuple[Signatory, str]] | None = None,
+    ):
         self.rng = rng
+        self.pledges = pledges or {}
+        self.supervisors = supervisors or {}
         self.pools: dict[tuple[str, bool], tuple[list[_Host], list[float]]] = {}
         sections = {h.section for h in hosts} | {"*"}
         for section, matchable in itertools.product(sections, (True, False)):
@@ -202,6 +228,9 @@ def load_hosts(organisation_ids: Collection[int], rng: random.Random) -> _Hosts:
             Contact.id,
             Contact.first_name,
             Contact.last_name,
+            Contact.email,
+            Contact.job_title,
+            Contact.preferred_language,
         )
         .join(Partnership, Partnership.organisation_id == Organisation.id)
         .join(Contact, Contact.organisation_id == Organisation.id)
@@ -216,6 +245,8 @@ def load_hosts(organisation_ids: Collection[int], rng: random.Random) -> _Hosts:
         .order_by(Organisation.id, Contact.id)
     ).all()
     hosts, seen = [], set()
+    pledges: dict[int, tuple[int, CapacityPeriod]] = {}
+    supervisors: dict[int, tuple[Signatory, str]] = {}
     for row in rows:
         organisation_id = row[0]
         division = nace.division(row.nace_code)
@@ -224,11 +255,15 @@ def load_hosts(organisation_ids: Collection[int], rng: random.Random) -> _Hosts:
         seen.add(organisation_id)
         pledge = row.capacity_pledge * (3 if row.capacity_period is CapacityPeriod.TERM else 1)
         address = organisation_address(Organisation(address=row.address, city=row.city))
-        host_row = HostRow(
-            organisation_id, row[6], row[8], f"{row.first_name} {row.last_name}", address
-        )
+        name = f"{row.first_name} {row.last_name}"
+        host_row = HostRow(organisation_id, row[6], row[8], name, address)
         hosts.append(_Host(host_row, division.section, row.state, 1.0 + pledge))
-    return _Hosts(hosts, rng)
+        pledges[organisation_id] = (row.capacity_pledge, row.capacity_period)
+        supervisors[row[8]] = (
+            Signatory(SignerParty.EMPLOYER, name, row.email, row.job_title, contact_id=row[8]),
+            row.preferred_language,
+        )
+    return _Hosts(hosts, rng, pledges, supervisors)
 
 
 def _spread(total: int, buckets: int, rng: random.Random) -> list[int]:
@@ -279,8 +314,11 @@ class _Learners:
             self.slugs[key] = ascii_slug(text, country, "")
         return self.slugs[key]
 
-    def draw(self, year: ProgrammeYear) -> dict[str, Any]:
-        """A learner's names, e-mail address and details, for a learner of `year`."""
+    def draw(
+        self, year: ProgrammeYear, support_share: float = SUPPORT_NEEDS_SHARE
+    ) -> dict[str, Any]:
+        """A learner's names, e-mail address and details, for a learner of `year` (with
+        support needs at the given rate)."""
         rng = self.rng
         country = rng.choice(self.countries)
         is_woman = rng.random() < 0.5
@@ -299,9 +337,7 @@ class _Learners:
             "email": email,
             "birth_date": birth,
             "consent_basis": rng.choices(CONSENT_BASES, cum_weights=CONSENT_WEIGHTS)[0],
-            "support_needs": rng.choice(SUPPORT_NEEDS)
-            if rng.random() < SUPPORT_NEEDS_SHARE
-            else "",
+            "support_needs": rng.choice(SUPPORT_NEEDS) if rng.random() < support_share else "",
         }
         if is_minor(birth, year.starts_on):
             parent = rng.choice(country.women + country.men)
@@ -418,6 +454,8 @@ class _Batch:
     placements: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (learner, row)
     transitions: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (placement, row)
     follow_ups: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    outcomes: list[tuple[int, int, PlacementOutcomes]] = field(default_factory=list)
+    own_follow_ups: int = 0  # of `follow_ups`, made by officers
 
 
 @dataclass
@@ -431,6 +469,7 @@ class _Plan:
     hosts: _Hosts
     officers: list[OfficerRow]
     now: dt.datetime
+    outcomes: OutcomeContext | None = None  # None: placements only
 
 
 def generate_learners(
@@ -441,9 +480,12 @@ def generate_learners(
     rng: random.Random,
     now: dt.datetime,
     progress: Callable[[str], None] | None = None,
+    provider: ProviderSigner | None = None,
 ) -> PlacementReport:
     """Programmes, cohorts, `learners` learners and `placements` placements with histories,
-    hosted by the given (generated) organisations; committed batch by batch.
+    hosted by the given (generated) organisations; committed batch by batch. With a
+    `provider` (who signs agreements for the provider), also what came of the placements:
+    evaluations, agreements and the officers' own follow-ups.
 
     From PARALLEL_FROM placements on, the batches are planned in a second process while this
     one writes the previous batch: planning and SQLite's inserts each take half the time.
@@ -460,15 +502,26 @@ def generate_learners(
     ensure_snapshot(workflow)
     query = sa.select(User.id, User.name).where(User.id.in_(officer_ids))
     names: dict[int, str] = dict(db.session.execute(query).all())
+    hosts = load_hosts(set(organisation_ids), rng)
     plan = _Plan(
         workflow,
         programme_ids,
         cohort_ids,
         years,
-        load_hosts(set(organisation_ids), rng),
+        hosts,
         [OfficerRow(i, names[i]) for i in officer_ids],
         now,
     )
+    if provider is not None:
+        plan.outcomes = outcome_context(
+            now=now,
+            seed=rng.getrandbits(64),
+            programme_ids=programme_ids,
+            pledges=hosts.pledges,
+            supervisors=hosts.supervisors,
+            provider=provider,
+            documents_source=DOCUMENTS_SOURCE,
+        )
     db.session.commit()
     batches = _planned_batches(plan, learners, placements, rng)
     if placements >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
@@ -490,6 +543,7 @@ def _planned_batches(
 ) -> Iterator[_Batch]:
     """The learners with their placements' rows, LEARNERS_PER_BATCH at a time."""
     maker = _PlacementMaker(PlacementPlanner(plan.workflow, rng, plan.now), plan.hosts, rng)
+    outcomes = OutcomePlanner(plan.outcomes) if plan.outcomes is not None else None
     people = _Learners(rng)
     sectors: dict[str, int] = defaultdict(int)
     for programme in PROGRAMMES:
@@ -506,7 +560,8 @@ def _planned_batches(
         for count in counts[first : first + LEARNERS_PER_BATCH]:
             programme = rng.choices(PROGRAMMES, cum_weights=programme_weights)[0]
             year = rng.choices(years, cum_weights=year_weights)[0]
-            fields = people.draw(year)
+            share = SUPPORT_NEEDS_SHARES.get(programme.code, SUPPORT_NEEDS_SHARE)
+            fields = people.draw(year, share)
             officer = rng.choice(plan.officers)
             items = [
                 maker.make(start, end, programme, is_minor(fields["birth_date"], start))
@@ -549,6 +604,20 @@ def _planned_batches(
                 )
                 batch.transitions += [(placement, step) for step in steps]
                 batch.follow_ups += [(placement, task) for task in tasks]
+                if outcomes is None:
+                    continue
+                planned = outcomes.plan(
+                    history=item.history,
+                    start=item.start,
+                    end=item.end,
+                    programme=programme,
+                    host=item.host,
+                    learner=batch.learners[learner],
+                    officer=officer,
+                )
+                batch.outcomes.append((placement, learner, planned))
+                batch.follow_ups += [(placement, task) for task in planned.follow_ups]
+                batch.own_follow_ups += len(planned.follow_ups)
         yield batch
 
 
@@ -601,3 +670,12 @@ def _insert_batch(batch: _Batch, report: PlacementReport) -> None:
     report.placements += len(placement_ids)
     report.transitions += len(batch.transitions)
     report.follow_ups += len(batch.follow_ups)
+    report.support_needs += sum(1 for row in batch.learners if row["support_needs"])
+    started = time.monotonic()
+    written = insert_outcomes(batch.outcomes, learner_ids, placement_ids)
+    report.evaluations += written.evaluations
+    report.ratings += written.ratings
+    report.feedback += written.feedback
+    report.agreements.add(written.agreements)
+    report.own_follow_ups += batch.own_follow_ups
+    report.outcome_seconds += time.monotonic() - started

@@ -9,7 +9,9 @@ of the learner's sector whose demo partnership was active when the placement was
 with a workplace supervisor who has an e-mail address (added where the employer had none).
 Dates lie inside the learner's programme year and a learner's placements never overlap.
 The links e-mailed along the way and the evaluations that came back are planned last
-(`crm.demo.answers`).
+(`crm.demo.answers`). Learners with support needs are placed learners of two programmes:
+`SUPPORT_NEEDS_MANY` in the programme with the most placed learners, `SUPPORT_NEEDS_FEW` in
+the next, so the dashboard shows the first and hides the second below its minimum group size.
 
 The plan is a pure function of the day of loading: the same day gives the same learners.
 """
@@ -62,6 +64,8 @@ CONSENT_WEIGHTS = (55, 25, 15, 5)
 WEEKS = (3, 4, 4, 6, 6, 8)
 REUSE_SHARE = 0.35  # a story's learner is one who already has a placement that year
 MAX_PER_LEARNER = 2
+SUPPORT_NEEDS_SEED = 2236
+SUPPORT_NEEDS_MANY, SUPPORT_NEEDS_FEW = 6, 2
 NEXT_YEAR_WITHIN_DAYS = 120  # the next programme year's learners enrol this close to its start
 ATTEMPTS = 40
 WIDENINGS = 6
@@ -443,9 +447,7 @@ class _DemoPlanner:
         while len(self.learners) < DEMO_LEARNERS:  # enrolled, nothing requested yet
             programme = self.rng.choice(self.programmes).code
             self.learners.append(self.new_learner(programme, current))
-        chosen = self.rng.sample(self.learners, len(SUPPORT_NEEDS))
-        for learner, needs in zip(chosen, SUPPORT_NEEDS, strict=True):
-            learner.support_needs = needs
+        self._support_needs()
         supervisors = self._supervisors()
         return DemoLearnerPlan(
             self.programmes,
@@ -455,6 +457,21 @@ class _DemoPlanner:
             supervisors,
             self._answers(),
         )
+
+    def _support_needs(self) -> None:
+        """Support needs for learners with placements in two programmes (see the top)."""
+        placed: dict[str, list[DemoLearner]] = {}
+        for placement in self.placements:
+            learner = self.learners[placement.learner]
+            group = placed.setdefault(learner.programme, [])
+            if learner not in group:
+                group.append(learner)
+        ranked = sorted(placed, key=lambda code: (-len(placed[code]), code))
+        rng = random.Random(SUPPORT_NEEDS_SEED)
+        texts = iter(SUPPORT_NEEDS * 2)
+        for code, count in zip(ranked, (SUPPORT_NEEDS_MANY, SUPPORT_NEEDS_FEW), strict=False):
+            for learner in rng.sample(placed[code], min(count, len(placed[code]))):
+                learner.support_needs = next(texts)
 
     def _answers(self) -> list[PlacementAnswers]:
         """The placements' links and evaluations (crm.demo.answers)."""

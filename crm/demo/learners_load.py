@@ -47,6 +47,7 @@ class LearnersSummary:
     links: int = 0
     links_queued: int = 0  # invitations waiting in the outbox
     evaluations: int = 0
+    support_needs: int = 0  # learners with support needs
 
 
 def load_learners(
@@ -131,6 +132,7 @@ def load_learners(
         answers.links,
         answers.queued,
         answers.evaluations,
+        sum(1 for learner in plan.learners if learner.support_needs),
     )
 
 

@@ -334,3 +334,57 @@ PROGRAMMES: tuple[ProgrammePlan, ...] = (
 # The demo's programmes: one per sector of the demo employers that host learners.
 DEMO_PROGRAMME_CODES = ("MECH-4", "ELEC-4", "AUTO-4", "COOK-3", "ITSP-5", "CARE-4")
 PROGRAMMES_BY_CODE = {p.code: p for p in PROGRAMMES}
+
+# How employers tend to rate each programme's skills, in points above or below the learner's
+# overall satisfaction (by the outcome's position; others: 0). Both data sets use them, so the
+# skills gap shows what a provider would bring to curriculum co-design: documentation,
+# programming and planning lag behind the practical skills.
+SKILL_TENDENCIES: dict[str, dict[int, float]] = {
+    "MECH-4": {4: -1.0, 3: -0.4, 6: 0.4},
+    "ELEC-4": {2: -0.8, 3: -0.3, 4: 0.3},
+    "AUTO-4": {4: -0.9, 1: -0.4, 0: 0.3},
+    "COOK-3": {3: -0.8, 5: -0.3, 1: 0.3},
+    "ITSP-5": {4: -1.0, 1: -0.5, 6: -0.3, 0: 0.4},
+    "CARE-4": {5: -0.8, 1: -0.2, 4: 0.4},
+    "WELD-3": {2: -0.6, 4: 0.3},
+    "FOOD-3": {4: -0.8, 2: 0.2},
+    "RETL-3": {1: -0.6, 4: -0.3, 2: 0.3},
+    "HOTL-4": {5: -0.9, 1: -0.4},
+    "DRAW-5": {1: -0.7, 2: -0.4, 0: 0.3},
+    "HAIR-3": {2: -0.7, 4: -0.4, 3: 0.3},
+}
+# How satisfied employers are with each programme's learners, above or below the average.
+PROGRAMME_MOODS: dict[str, float] = {
+    "MECH-4": 0.1,
+    "ELEC-4": 0.0,
+    "AUTO-4": -0.1,
+    "COOK-3": -0.3,
+    "ITSP-5": 0.2,
+    "CARE-4": 0.3,
+    "WELD-3": 0.0,
+    "FOOD-3": -0.2,
+    "RETL-3": -0.1,
+    "HOTL-4": -0.2,
+    "DRAW-5": 0.2,
+    "HAIR-3": 0.1,
+}
+# Learners with support needs, as a share of each programme's learners (scale data set).
+SUPPORT_NEEDS_SHARES: dict[str, float] = {
+    "MECH-4": 0.05,
+    "ELEC-4": 0.05,
+    "AUTO-4": 0.07,
+    "COOK-3": 0.08,
+    "ITSP-5": 0.06,
+    "CARE-4": 0.10,
+    "WELD-3": 0.06,
+    "FOOD-3": 0.08,
+    "RETL-3": 0.09,
+    "HOTL-4": 0.07,
+    "DRAW-5": 0.04,
+    "HAIR-3": 0.09,
+}
+
+
+def skill_tendency(code: str, position: int) -> float:
+    """How employers tend to rate the programme's skill at `position` (see SKILL_TENDENCIES)."""
+    return SKILL_TENDENCIES.get(code, {}).get(position, 0.0)

@@ -325,3 +325,34 @@ LEARNER_COULD_BE_BETTER: tuple[str, ...] = (
     "",
     "",
 )
+
+# --- agreements and officers' own follow-ups ---------------------------------------------------
+
+# Why a party declined to sign a placement agreement or a memorandum (their own words).
+AGREEMENT_DECLINE_REASONS: tuple[str, ...] = (
+    "The working hours in the agreement are not the ones we agreed on the phone.",
+    "Our legal department wants the insurance clause reworded before we sign.",
+    "The start date is wrong: the learner can only start a week later.",
+    "My daughter's name is misspelt; please correct it and send it again.",
+)
+MEMORANDUM_DECLINE_REASONS: tuple[str, ...] = (
+    "Our board has to approve agreements of this length; please make it one year.",
+    "We cannot commit to a number of places in writing this year.",
+    "The data-protection clause needs our DPO's wording before we sign.",
+)
+
+# What officers write on follow-ups they make themselves: `{learner}` is the learner's first
+# name, `{supervisor}` the workplace supervisor's name.
+VISIT_SUBJECTS: tuple[str, ...] = (
+    "Visit {learner} at the workplace",
+    "Mid-placement visit: {learner} and {supervisor}",
+    "Call {supervisor} about how {learner} is getting on",
+)
+INDUCTION_SUBJECTS: tuple[str, ...] = (
+    "Check the induction day with {supervisor}",
+    "Send {learner} the travel details and the first day's plan",
+)
+EVALUATION_CHASES: tuple[str, ...] = (
+    "Chase {supervisor} for the evaluation of {learner}'s placement",
+    "Call {supervisor}: the evaluation of {learner}'s placement is still missing",
+)

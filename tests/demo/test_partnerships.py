@@ -41,9 +41,12 @@ def _histories() -> dict[int, list[WorkflowTransition]]:
 
 
 def _open_follow_ups() -> dict[int, list[FollowUp]]:
+    """The open follow-ups the workflow's effects wrote (not those officers made themselves)."""
     rows = db.session.scalars(
         sa.select(FollowUp).where(
-            FollowUp.record_type == "partnership", FollowUp.status == FollowUpStatus.OPEN
+            FollowUp.record_type == "partnership",
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.created_by_id.is_(None),
         )
     )
     by_record: dict[int, list[FollowUp]] = defaultdict(list)
