@@ -4,6 +4,7 @@ from crm.activities import models as activities  # noqa: F401
 from crm.agreements import models as agreements  # noqa: F401
 from crm.auth import models as auth  # noqa: F401
 from crm.contacts import models as contacts  # noqa: F401
+from crm.dashboard import models as dashboard  # noqa: F401
 from crm.evaluations import models as evaluations  # noqa: F401
 from crm.followups import models as followups  # noqa: F401
 from crm.health import models as health  # noqa: F401

@@ -48,7 +48,7 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
     metavar="NAME",
     help="With --once: only this job (repeatable). Jobs: workflow_timers, due_reminders, "
     "daily_digest, link_reminders, expired_links, clean_up, health_stale, health_nightly, "
-    "outbox_delivery.",
+    "dashboard_refresh, outbox_delivery.",
 )
 def scheduler_command(once: bool, job_names: tuple[str, ...]) -> None:
     """Run the scheduled jobs in this process until stopped (SIGTERM or Ctrl-C).
@@ -85,6 +85,7 @@ def scheduler_command(once: bool, job_names: tuple[str, ...]) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the `crm` command group (and the data-set commands) to the app."""
+    from crm.dashboard.cli import dashboard_cli
     from crm.demo.cli import register_data_commands
     from crm.health.cli import health_cli
     from crm.workflow.cli import workflows_cli
@@ -92,4 +93,5 @@ def register_cli(app: Flask) -> None:
     register_data_commands(crm_cli)
     crm_cli.add_command(workflows_cli)
     crm_cli.add_command(health_cli)
+    crm_cli.add_command(dashboard_cli)
     app.cli.add_command(crm_cli)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from crm.auth.models import LoginThrottle
 from crm.core.ratelimit import forget_before
+from crm.dashboard.jobs import refresh_dashboard
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.jobs import send_daily_digests, send_due_reminders
@@ -126,5 +127,7 @@ JOBS: list[ScheduledJob] = [
     # After the timers and the expired links: the day's scores see what they changed.
     ScheduledJob("health_stale", recompute_stale, dt.timedelta(minutes=1)),
     ScheduledJob("health_nightly", recompute_nightly, dt.timedelta(hours=1)),
+    # After the scores: the dashboard's numbers, counted anew (the page says when).
+    ScheduledJob("dashboard_refresh", refresh_dashboard, dt.timedelta(minutes=10)),
     ScheduledJob("outbox_delivery", deliver_outbox_backlog, dt.timedelta(seconds=15)),
 ]

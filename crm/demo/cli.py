@@ -43,12 +43,15 @@ def demo_command(if_empty: bool) -> None:
             "The demo accounts (admin@demo.test, ...) already exist: the demo data set is "
             "loaded. Use an empty database, or --if-empty to skip quietly."
         )
+    from crm.dashboard.jobs import refresh_dashboard
+
     try:
         summary = load_demo()
     except Exception:
         db.session.rollback()
         raise
     db.session.commit()
+    refresh_dashboard()  # the dashboard's figures, so its first visit need not compute them
     click.echo(
         f"Loaded the demo data set: {summary.users} accounts, {summary.organisations} "
         f"organisations, {summary.contacts} contacts, {summary.activities} activities, "

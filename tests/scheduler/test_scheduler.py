@@ -43,6 +43,7 @@ EXPECTED_JOBS = {
     "clean_up": dt.timedelta(days=1),
     "health_stale": dt.timedelta(minutes=1),
     "health_nightly": dt.timedelta(hours=1),
+    "dashboard_refresh": dt.timedelta(minutes=10),
 }
 
 
