@@ -25,6 +25,9 @@ class FollowUpStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+REMINDER_PENDING = "status = 'open' AND reminder_sent_at IS NULL"
+
+
 class FollowUp(TimestampMixin, db.Model):  # type: ignore[name-defined]
     """A dated task for an officer about one record."""
 
@@ -32,7 +35,16 @@ class FollowUp(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         sa.Index("ix_follow_ups_assignee_open", "assignee_id", "status", "due_at"),
         sa.Index("ix_follow_ups_record", "record_type", "record_id", "status"),
-        sa.Index("ix_follow_ups_reminders_due", "status", "reminder_sent_at", "due_at"),
+        # The reminder job's claim: open follow-ups not yet reminded, the oldest first. Only
+        # those rows are in it, so a claim reads its batch from the index without sorting,
+        # and marking a row reminded takes it out.
+        sa.Index(
+            "ix_follow_ups_reminders_due",
+            "due_at",
+            "id",
+            sqlite_where=sa.text(REMINDER_PENDING),
+            postgresql_where=sa.text(REMINDER_PENDING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
