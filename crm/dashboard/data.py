@@ -57,7 +57,7 @@ class AtRiskPartnership:
     owner_name: str
     state_label: str
     score: int | None
-    band: str | None  # crm.health.config band key: "at_risk" or "stalling" (or None)
+    band: str | None  # crm.health.config band key (any band when listed for being past SLA)
     reason: str  # the component that lost most points, as a person reads it
     days_in_state: int
     past_sla: bool
