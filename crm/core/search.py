@@ -14,6 +14,9 @@ rows it is tested on, so results are the same with or without them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute
 
@@ -22,6 +25,29 @@ from crm.db import sqlite_search_table
 from crm.extensions import db
 
 TRIGRAM = 3  # characters a term needs for a trigram index to help
+
+Column = sa.ColumnElement[Any] | QueryableAttribute[Any]
+
+
+@dataclass(frozen=True)
+class SearchShape:
+    """What the SQL of a search depends on besides the terms' letters: the database, whether
+    SQLite's FTS5 table is there, and which terms are long enough for a trigram index."""
+
+    dialect: str
+    fts: bool
+    long_terms: tuple[bool, ...]
+
+
+def search_shape(fts_table: str, terms: list[str]) -> SearchShape:
+    """The shape of a search for `terms` on the current connection."""
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    return SearchShape(
+        dialect,
+        dialect == "sqlite" and sqlite_search_table(connection, fts_table),
+        tuple(len(term) >= TRIGRAM for term in terms),
+    )
 
 
 def search_conditions(
@@ -33,20 +59,72 @@ def search_conditions(
     """Conditions finding the rows whose `search_text` holds every folded term."""
     if not terms:
         return []
-    long_terms = [t for t in terms if len(t) >= TRIGRAM]
-    connection = db.session.connection()
-    dialect = connection.dialect.name
+    shape = search_shape(fts_table, terms)
+    return _conditions(
+        search_text,
+        record_id,
+        fts_table,
+        shape,
+        [like_pattern(term) for term in terms],
+        _match(shape, terms),
+    )
+
+
+def bound_search_conditions(
+    search_text: Column, record_id: Column, fts_table: str, shape: SearchShape, prefix: str
+) -> list[sa.ColumnElement[bool]]:
+    """The conditions of `search_conditions` for a search of this shape, with the terms as
+    bound parameters named after `prefix` (`search_parameters` gives their values): for
+    statements built once per shape and run many times."""
+    patterns = [
+        sa.bindparam(f"{prefix}_{i}", type_=sa.String) for i in range(len(shape.long_terms))
+    ]
+    return _conditions(
+        search_text,
+        record_id,
+        fts_table,
+        shape,
+        patterns,
+        sa.bindparam(f"{prefix}_match", type_=sa.String),
+    )
+
+
+def search_parameters(shape: SearchShape, terms: list[str], prefix: str) -> dict[str, str]:
+    """The values of the parameters of `bound_search_conditions` for these terms."""
+    values = {f"{prefix}_{i}": like_pattern(term) for i, term in enumerate(terms)}
+    if _uses_fts(shape):
+        values[f"{prefix}_match"] = _match(shape, terms)
+    return values
+
+
+def _uses_fts(shape: SearchShape) -> bool:
+    return shape.fts and any(shape.long_terms)
+
+
+def _match(shape: SearchShape, terms: list[str]) -> str:
+    # Folded terms hold only letters and digits: quoting makes each one a phrase, which
+    # the trigram tokenizer matches as a substring (case-insensitively; both are folded).
+    return " AND ".join(
+        f'"{term}"' for term, long in zip(terms, shape.long_terms, strict=True) if long
+    )
+
+
+def _conditions(
+    search_text: Column,
+    record_id: Column,
+    fts_table: str,
+    shape: SearchShape,
+    patterns: list[Any],
+    match: Any,
+) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    for term in terms:
-        if dialect == "postgresql" and long_terms and len(term) < TRIGRAM:
+    for long, pattern in zip(shape.long_terms, patterns, strict=True):
+        if shape.dialect == "postgresql" and any(shape.long_terms) and not long:
             # An expression the trigram index does not cover: filter, do not look up.
-            conditions.append((search_text + "").like(like_pattern(term)))
+            conditions.append((search_text + "").like(pattern))
         else:
-            conditions.append(search_text.like(like_pattern(term)))
-    if dialect == "sqlite" and long_terms and sqlite_search_table(connection, fts_table):
-        # Folded terms hold only letters and digits: quoting makes each one a phrase, which
-        # the trigram tokenizer matches as a substring (case-insensitively; both are folded).
-        match = " AND ".join(f'"{term}"' for term in long_terms)
+            conditions.append(search_text.like(pattern))
+    if _uses_fts(shape):
         fts = sa.table(fts_table, sa.column("rowid", sa.Integer))
         conditions.insert(
             0,

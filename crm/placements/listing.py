@@ -1,29 +1,49 @@
-"""The placement list and pipeline board, in a fixed number of statements."""
+"""The placement list and its filters, in a fixed number of statements.
+
+The list's statements (and the board's, crm.placements.board) are built once per *shape* of
+the filters (which filters are set and, for a search, which terms are long enough for a
+trigram index) with every value a bound parameter, and kept: building and cache-keying the
+SQLAlchemy constructs cost more than running them. They are Core statements over the tables,
+and rows come back as plain columns: no ORM entities are made for a list page.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_decimal
-from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
 from crm.core.pagination import Page
-from crm.core.search import search_conditions
+from crm.core.search import (
+    SearchShape,
+    bound_search_conditions,
+    search_parameters,
+    search_shape,
+)
 from crm.core.text import search_terms
-from crm.db import utcnow
 from crm.extensions import db
-from crm.learners.models import Learner, Programme
+from crm.learners.models import Cohort, Learner, Programme
 from crm.organisations.models import Organisation
 from crm.placements.adapter import definition
 from crm.placements.models import Placement
-from crm.placements.service import learner_load
 from crm.workflow.definitions import WorkflowDef
+
+P = Placement.__table__.c
+LEARNERS = Learner.__table__
+ORGANISATIONS = Organisation.__table__
+PROGRAMMES = Programme.__table__
+USERS = User.__table__
+PLACEMENTS = Placement.__table__
+COHORTS = Cohort.__table__
+
+# Counting stops here: with 200,000 placements an exact count of all of them costs more than
+# the rest of a page. The list says "more than 10,000".
+LIST_COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -40,243 +60,328 @@ class PlacementFilters:
     period_to: dt.date | None = None
 
 
-def _filtered(filters: PlacementFilters, wf: WorkflowDef, *columns: Any) -> sa.Select[Any]:
-    """`SELECT columns FROM placements` (the entity by default) with the filters.
+@dataclass(frozen=True)
+class Shape:
+    """Which filters a statement tests; their values are bound parameters (`shape_and_values`)."""
 
-    Learners and organisations are only looked into through `IN (SELECT id …)` for the search
-    and the cohort, so that the count and the board read placements alone.
-    """
-    query = sa.select(*(columns or (Placement,))).select_from(Placement)
-    query = query.where(Placement.workflow_name == wf.name)
+    learner_search: SearchShape | None = None
+    organisation_search: SearchShape | None = None
+    set_filters: frozenset[str] = frozenset()
+
+
+# Each filter: its bound parameter and the condition on placements that tests it.
+_FILTERS: dict[str, Any] = {
+    "programme_id": lambda value: P.programme_id == value,
+    "cohort_id": lambda value: P.learner_id.in_(
+        sa.select(LEARNERS.c.id).where(LEARNERS.c.cohort_id == value)
+    ),
+    "state": lambda value: P.state == value,
+    "organisation_id": lambda value: P.organisation_id == value,
+    "officer_id": lambda value: P.officer_id == value,
+    "period_from": lambda value: P.end_date >= value,
+    "period_to": lambda value: P.start_date <= value,
+}
+
+
+def shape_and_values(filters: PlacementFilters, wf: WorkflowDef) -> tuple[Shape, dict[str, Any]]:
+    """The statement shape for these filters and the values of its parameters."""
+    values: dict[str, Any] = {"f_workflow_name": wf.name}
+    given = {
+        "programme_id": filters.programme_id,
+        "cohort_id": filters.cohort_id,
+        "state": filters.state,
+        "organisation_id": filters.organisation_id,
+        "officer_id": filters.officer_id,
+        "period_from": filters.period_from,
+        "period_to": filters.period_to,
+    }
+    values |= {f"f_{name}": value for name, value in given.items() if value}
+    set_filters = frozenset(name for name, value in given.items() if value)
     terms = search_terms(filters.query)
-    if terms:
-        learners = sa.select(Learner.id).where(
-            *search_conditions(Learner.search_text, Learner.id, "learner_search", terms)
-        )
-        organisations = sa.select(Organisation.id).where(
-            *search_conditions(
-                Organisation.search_text, Organisation.id, "organisation_search", terms
-            )
-        )
-        # One branch per index: the learner's placements by (learner_id, start_date), the
-        # organisation's by (organisation_id, start_date); an OR of the two would scan all.
-        found = sa.union(
-            sa.select(Placement.id).where(Placement.learner_id.in_(learners)),
-            sa.select(Placement.id).where(Placement.organisation_id.in_(organisations)),
-        )
-        query = query.where(Placement.id.in_(found))
-    if filters.programme_id:
-        query = query.where(Placement.programme_id == filters.programme_id)
-    if filters.cohort_id:
-        query = query.where(
-            Placement.learner_id.in_(
-                sa.select(Learner.id).where(Learner.cohort_id == filters.cohort_id)
-            )
-        )
-    if filters.state:
-        query = query.where(Placement.state == filters.state)
-    if filters.organisation_id:
-        query = query.where(Placement.organisation_id == filters.organisation_id)
-    if filters.officer_id:
-        query = query.where(Placement.officer_id == filters.officer_id)
-    if filters.period_from:
-        query = query.where(Placement.end_date >= filters.period_from)
-    if filters.period_to:
-        query = query.where(Placement.start_date <= filters.period_to)
-    return query
+    if not terms:
+        return Shape(set_filters=set_filters), values
+    learner_search = search_shape("learner_search", terms)
+    organisation_search = search_shape("organisation_search", terms)
+    values |= search_parameters(learner_search, terms, "learner_q")
+    values |= search_parameters(organisation_search, terms, "organisation_q")
+    return Shape(learner_search, organisation_search, set_filters), values
 
 
-def _card_loads() -> list[Any]:
-    """What a row or a card shows: learner, organisation, officer and programme names."""
+def _selects(
+    shape: Shape, columns: list[Any], *more: Any, outer: Any = None
+) -> list[sa.Select[Any]]:
+    """`SELECT columns FROM placements` with the filters (and `more` conditions, which may
+    refer to `outer`, a FROM of an enclosing statement).
+
+    A search is one SELECT per index it goes through, to be UNIONed: the learners' placements
+    by (learner_id, …), the organisations' by (organisation_id, …); an OR of the two would read
+    every placement. Learners and organisations are only looked into through `IN (SELECT id …)`,
+    so that counts read placements alone.
+    """
+    conditions = [P.workflow_name == sa.bindparam("f_workflow_name", type_=sa.String), *more]
+    for name in sorted(shape.set_filters):
+        conditions.append(_FILTERS[name](sa.bindparam(f"f_{name}")))
+    if shape.learner_search is None or shape.organisation_search is None:
+        return [_correlated(sa.select(*columns).where(*conditions), outer)]
+    learners = sa.select(LEARNERS.c.id).where(
+        *bound_search_conditions(
+            LEARNERS.c.search_text,
+            LEARNERS.c.id,
+            "learner_search",
+            shape.learner_search,
+            "learner_q",
+        )
+    )
+    organisations = sa.select(ORGANISATIONS.c.id).where(
+        *bound_search_conditions(
+            ORGANISATIONS.c.search_text,
+            ORGANISATIONS.c.id,
+            "organisation_search",
+            shape.organisation_search,
+            "organisation_q",
+        )
+    )
     return [
-        learner_load(),
-        joinedload(Placement.organisation).load_only(
-            Organisation.legal_name, Organisation.trading_name, Organisation.city
+        _correlated(sa.select(*columns).where(*conditions, P.learner_id.in_(learners)), outer),
+        _correlated(
+            sa.select(*columns).where(*conditions, P.organisation_id.in_(organisations)), outer
         ),
-        joinedload(Placement.officer, innerjoin=True).load_only(User.name),
-        joinedload(Placement.programme, innerjoin=True).load_only(Programme.name, Programme.code),
     ]
 
 
-# Counting stops here: with 200,000 placements an exact count of all of them costs more than
-# the rest of a page. The list says "more than 10,000", a board column "1,000+".
-LIST_COUNT_CAP = 10_000
-BOARD_COUNT_CAP = 1_000
+def _correlated(query: sa.Select[Any], outer: Any) -> sa.Select[Any]:
+    return query if outer is None else query.correlate(outer)
 
 
-def capped_count(query: sa.Select[Any], cap: int) -> sa.Select[Any]:
+def matching(
+    shape: Shape, columns: list[Any], *more: Any, outer: Any = None
+) -> sa.GenerativeSelect:
+    """The filtered placements' `columns`, in no particular order."""
+    selects = _selects(shape, columns, *more, outer=outer)
+    return selects[0] if len(selects) == 1 else sa.union(*selects)
+
+
+def in_list_order(
+    shape: Shape, columns: list[Any], *more: Any, outer: Any = None
+) -> sa.GenerativeSelect:
+    """The filtered placements' `columns` (id and state_entered_at among them), longest in
+    their stage first: an index range of (workflow_name, [state,] state_entered_at, id)."""
+    found = matching(shape, columns, *more, outer=outer)
+    found_columns = found.selected_columns
+    return found.order_by(found_columns.state_entered_at, found_columns.id)
+
+
+def capped_count(query: sa.GenerativeSelect, cap: int) -> sa.Select[Any]:
     """`SELECT count(*)` of the query's rows, counting at most `cap + 1` of them."""
     return sa.select(sa.func.count()).select_from(query.limit(cap + 1).subquery())
 
 
-def list_placements(filters: PlacementFilters, page: int, per_page: int) -> Page[Placement]:
+# --- the filters' choices ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter form offers: programmes (archived last), cohorts grouped under their
+    programme's name, and everyone who may own records (deactivated accounts last)."""
+
+    programmes: list[tuple[int, str]]
+    cohort_groups: list[tuple[str, list[tuple[int, str]]]]
+    officers: list[tuple[int, str]]
+
+
+@functools.cache
+def _choices_statement() -> sa.CompoundSelect:
+    # One statement instead of three (one round trip, and a page of these is read often):
+    # each part numbers its rows in the order of crm.learners.service.programme_filter_choices,
+    # cohort_filter_choices and crm.organisations.service.owner_filter_choices.
+    no_text = sa.cast(sa.null(), sa.String)
+    no_id = sa.cast(sa.null(), sa.Integer)
+    programmes = sa.select(
+        sa.literal(0, sa.Integer).label("part"),
+        sa.func.row_number()
+        .over(
+            order_by=(
+                PROGRAMMES.c.archived_at.is_not(None),
+                PROGRAMMES.c.name,
+                PROGRAMMES.c.id,
+            )
+        )
+        .label("n"),
+        PROGRAMMES.c.id,
+        PROGRAMMES.c.name,
+        PROGRAMMES.c.code.label("detail"),
+        no_id.label("group_id"),
+    )
+    cohorts = sa.select(
+        sa.literal(1, sa.Integer),
+        sa.func.row_number().over(
+            order_by=(
+                PROGRAMMES.c.name,
+                PROGRAMMES.c.id,
+                COHORTS.c.starts_on.desc(),
+                COHORTS.c.id,
+            )
+        ),
+        COHORTS.c.id,
+        COHORTS.c.name,
+        PROGRAMMES.c.name,
+        PROGRAMMES.c.id,
+    ).join_from(COHORTS, PROGRAMMES, PROGRAMMES.c.id == COHORTS.c.programme_id)
+    officers = sa.select(
+        sa.literal(2, sa.Integer),
+        sa.func.row_number().over(order_by=(USERS.c.is_active.desc(), USERS.c.name)),
+        USERS.c.id,
+        USERS.c.name,
+        no_text,
+        no_id,
+    )
+    everything = sa.union_all(programmes, cohorts, officers)
+    return everything.order_by(everything.selected_columns.part, everything.selected_columns.n)
+
+
+def filter_choices() -> FilterChoices:
+    """The programmes, cohorts and officers the filters offer, in one statement."""
+    programmes: list[tuple[int, str]] = []
+    groups: dict[int, tuple[str, list[tuple[int, str]]]] = {}
+    officers: list[tuple[int, str]] = []
+    for part, _n, id_, name, detail, group_id in db.session.execute(_choices_statement()):
+        if part == 0:
+            programmes.append((id_, f"{name} ({detail})"))
+        elif part == 1:
+            groups.setdefault(group_id, (detail, []))[1].append((id_, name))
+        else:
+            officers.append((id_, name))
+    return FilterChoices(programmes, list(groups.values()), officers)
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """A placement as a row of the list shows it."""
+
+    id: int
+    state: str
+    state_entered_at: dt.datetime
+    start_date: dt.date | None
+    end_date: dt.date | None
+    learner_name: str
+    organisation_name: str | None  # None: not matched yet
+    programme_code: str
+    officer_name: str
+
+
+_ROW_COLUMNS = (
+    P.id,
+    P.state,
+    P.state_entered_at,
+    P.start_date,
+    P.end_date,
+    LEARNERS.c.first_name,
+    LEARNERS.c.last_name,
+    ORGANISATIONS.c.legal_name,
+    ORGANISATIONS.c.trading_name,
+    # Looked up rather than joined: PostgreSQL plans every page's statement anew, and with
+    # two tables fewer to join it plans it in a third of the time.
+    sa.select(PROGRAMMES.c.code).where(PROGRAMMES.c.id == P.programme_id).scalar_subquery(),
+    sa.select(USERS.c.name).where(USERS.c.id == P.officer_id).scalar_subquery(),
+)
+
+
+def _with_what_rows_show(query: sa.Select[Any]) -> sa.Select[Any]:
+    return (
+        query.join(LEARNERS, LEARNERS.c.id == P.learner_id)
+        .outerjoin(ORGANISATIONS, ORGANISATIONS.c.id == P.organisation_id)
+        .order_by(P.state_entered_at, P.id)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _list_statements(shape: Shape, cap: int) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The list's two statements for filters of this shape.
+
+    Without a search: the capped count, then the page, an index range of the list order.
+    With a search: the ids of the matches in the list order (the first LIST_COUNT_CAP + a
+    page of them), then the rows of the page's ids: the search runs once, not twice.
+    """
+    if shape.learner_search is None:
+        choosing = capped_count(matching(shape, [P.id]), cap)
+        chosen = (
+            in_list_order(shape, [P.id, P.state_entered_at])
+            .limit(sa.bindparam("page_limit", type_=sa.Integer))
+            .offset(sa.bindparam("page_offset", type_=sa.Integer))
+            .subquery()
+        )
+        page = sa.select(*_ROW_COLUMNS).select_from(chosen).join(PLACEMENTS, P.id == chosen.c.id)
+    else:
+        found = matching(shape, [P.id, P.state_entered_at]).subquery()
+        choosing = (
+            sa.select(found.c.id)
+            .order_by(found.c.state_entered_at, found.c.id)
+            .limit(sa.bindparam("found_limit", type_=sa.Integer))
+        )
+        page = sa.select(*_ROW_COLUMNS).where(
+            P.id.in_(sa.bindparam("page_ids", expanding=True, type_=sa.Integer))
+        )
+    return choosing, _with_what_rows_show(page)
+
+
+def list_placements(filters: PlacementFilters, page: int, per_page: int) -> Page[ListRow]:
     """One page of placements, longest in their stage first, in two statements.
 
     The total is counted up to LIST_COUNT_CAP + 1 (more means "more than the cap"). The page
     is chosen among the placements alone and only its rows are joined to what they show: a
     search can match thousands, and joining them all before sorting costs more than the rest.
     """
-    wf = definition()
-    total = (
-        db.session.scalar(capped_count(_filtered(filters, wf, Placement.id), LIST_COUNT_CAP)) or 0
-    )
-    page = min(max(1, page), max(1, math.ceil(total / per_page)))
-    order = (Placement.state_entered_at.asc(), Placement.id.asc())
-    chosen = (
-        _filtered(filters, wf, Placement.id)
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    items = db.session.scalars(
-        sa.select(Placement)
-        .where(Placement.id.in_(chosen.scalar_subquery()))
-        .options(
-            # Only what a row shows: the checklist (JSON) and the long texts cost more to
-            # read and decode than the rest of the page.
-            load_only(
-                Placement.learner_id,
-                Placement.organisation_id,
-                Placement.officer_id,
-                Placement.programme_id,
-                Placement.state,
-                Placement.state_entered_at,
-                Placement.start_date,
-                Placement.end_date,
-                raiseload=True,
-            ),
-            *_card_loads(),
+    shape, values = shape_and_values(filters, definition())
+    choosing, rows = _list_statements(shape, LIST_COUNT_CAP)
+    if shape.learner_search is None:
+        total = db.session.execute(choosing, values).scalar() or 0
+        page = _within(page, total, per_page)
+        values |= {"page_limit": per_page, "page_offset": (page - 1) * per_page}
+    else:
+        # Enough ids for the last page the capped total allows.
+        values["found_limit"] = LIST_COUNT_CAP + per_page
+        found = db.session.execute(choosing, values).scalars().all()
+        total = min(len(found), LIST_COUNT_CAP + 1)
+        page = _within(page, total, per_page)
+        values["page_ids"] = found[(page - 1) * per_page : page * per_page]
+    items = [
+        ListRow(
+            id_,
+            state,
+            entered,
+            starts,
+            ends,
+            f"{first} {last}".strip(),
+            (trading or legal) if legal is not None else None,
+            code,
+            officer,
         )
-        .order_by(*order)
-    ).all()
+        for id_, state, entered, starts, ends, first, last, legal, trading, code, officer in (
+            db.session.execute(rows, values)
+        )
+    ]
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def _within(page: int, total: int, per_page: int) -> int:
+    """The page asked for, or the nearest one there is."""
+    return min(max(1, page), max(1, math.ceil(total / per_page)))
+
+
+# --- stages past their SLA -----------------------------------------------------------------
 
 
 def past_sla_in(name: str, sla_days: int, now: dt.datetime) -> sa.ColumnElement[bool]:
     """Placements in state `name` past its SLA (as engine.sla_status counts)."""
     return sa.and_(
         Placement.state == name,
-        Placement.state_entered_at <= now - dt.timedelta(days=sla_days + 1),
+        Placement.state_entered_at <= overdue_since(sla_days, now),
     )
 
 
-@dataclass
-class BoardColumn:
-    """One state on the board: its count, how many are past the SLA, and the first cards."""
-
-    state: str
-    label: str
-    waiting_on: str
-    sla_days: int | None
-    terminal: bool = False
-    count: int = 0
-    overdue: int = 0
-    cards: list[Card] = field(default_factory=list)
-
-    @property
-    def is_capped(self) -> bool:
-        """Whether the count stopped at the cap (there are more)."""
-        return self.count > BOARD_COUNT_CAP
-
-    @property
-    def count_label(self) -> str:
-        """The count as shown: "1,000+" past the cap."""
-        return f"{format_decimal(BOARD_COUNT_CAP)}+" if self.is_capped else str(self.count)
-
-    @property
-    def overdue_label(self) -> str:
-        if self.overdue > BOARD_COUNT_CAP:
-            return f"{format_decimal(BOARD_COUNT_CAP)}+"
-        return str(self.overdue)
-
-
-@dataclass(frozen=True)
-class Card:
-    """A placement on the board: what its card shows (read as plain columns, not entities)."""
-
-    id: int
-    state: str
-    state_entered_at: dt.datetime
-    learner_name: str
-    organisation_name: str | None
-    officer_name: str
-
-
-def board(filters: PlacementFilters, cards_per_column: int = 10) -> list[BoardColumn]:
-    """The placement pipeline: counts per state and the longest-waiting cards, in two statements.
-
-    As the partnership board: one UNION ALL of the counts per state and of the past-SLA counts
-    per state with an SLA, then the cards, each state's first ones. Every part is a range of
-    the (workflow_name, state, state_entered_at, id) index, and the counts stop after
-    BOARD_COUNT_CAP + 1 rows (the finished stages hold most of the placements).
-    """
-    wf = definition()
-    now = utcnow()
-    base = _filtered(filters, wf, Placement.id)
-
-    def counted(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-        return capped_count(base.where(*conditions), BOARD_COUNT_CAP).scalar_subquery()
-
-    nothing = sa.literal(0, sa.Integer)
-    counts: list[Any] = []
-    for name, state in wf.states.items():
-        label = sa.literal(name, sa.String)
-        counts.append(sa.select(label, counted(Placement.state == name), nothing))
-        if state.sla_days and not state.terminal:
-            late = counted(past_sla_in(name, state.sla_days, now))
-            counts.append(sa.select(label, nothing, late))
-    by_state: dict[str, tuple[int, int]] = {}
-    for name, count, late in db.session.execute(sa.union_all(*counts)):
-        total, overdue = by_state.get(name, (0, 0))
-        by_state[name] = (total + count, overdue + late)
-
-    firsts = [
-        base.where(Placement.state == name)
-        .order_by(Placement.state_entered_at, Placement.id)
-        .limit(cards_per_column)
-        .subquery()
-        .select()
-        for name in wf.states
-    ]
-    rows = db.session.execute(
-        sa.select(
-            Placement.id,
-            Placement.state,
-            Placement.state_entered_at,
-            Learner.first_name,
-            Learner.last_name,
-            Organisation.legal_name,
-            Organisation.trading_name,
-            User.name,
-        )
-        .join(Learner, Learner.id == Placement.learner_id)
-        .join(User, User.id == Placement.officer_id)
-        .outerjoin(Organisation, Organisation.id == Placement.organisation_id)
-        .where(Placement.id.in_(sa.union_all(*firsts)))
-        .order_by(Placement.state_entered_at, Placement.id)
-    )
-    columns = {
-        name: BoardColumn(
-            state=name,
-            label=_(state.label),
-            waiting_on=state.waiting_on,
-            sla_days=state.sla_days,
-            terminal=state.terminal,
-            count=by_state.get(name, (0, 0))[0],
-            overdue=by_state.get(name, (0, 0))[1],
-        )
-        for name, state in wf.states.items()
-    }
-    for id_, state_name, entered, first, last, legal, trading, officer in rows:
-        if state_name in columns:
-            columns[state_name].cards.append(
-                Card(
-                    id_,
-                    state_name,
-                    entered,
-                    f"{first} {last}".strip(),
-                    (trading or legal) if legal is not None else None,
-                    officer,
-                )
-            )
-    return list(columns.values())
+def overdue_since(sla_days: int, now: dt.datetime) -> dt.datetime:
+    """Placements that entered a stage with this SLA at or before this moment are past it."""
+    return now - dt.timedelta(days=sla_days + 1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from babel import dates as babel_dates
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, get_translations
+from flask_babel import format_date, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -25,8 +26,8 @@ from crm.links import purposes
 from crm.links.service import Reissued
 from crm.links.views import link_panel
 from crm.organisations.models import Organisation
-from crm.organisations.service import owner_filter_choices, owners
-from crm.placements import listing, matching
+from crm.organisations.service import owners
+from crm.placements import board, listing, matching
 from crm.placements import service as placements
 from crm.placements.forms import MatchForm, PlacementForm, PlacementRequestForm
 from crm.placements.models import Placement
@@ -68,11 +69,12 @@ def _filter_context() -> dict[str, object]:
     organisation = (
         db.session.get(Organisation, filters.organisation_id) if filters.organisation_id else None
     )
+    choices = listing.filter_choices()
     return {
         "filters": filters,
-        "programmes": learners.programme_filter_choices(),
-        "cohort_groups": learners.cohort_filter_choices(),
-        "officers": owner_filter_choices(),
+        "programmes": choices.programmes,
+        "cohort_groups": choices.cohort_groups,
+        "officers": choices.officers,
         "filter_organisation": organisation,
         "definition": placements.definition(),
     }
@@ -131,10 +133,18 @@ def _row_labels(
     ngettext = get_translations().ngettext
     days = {(now - at).days for at in entered}
     wf = placements.definition()
+    # flask_babel.format_date(d, "short") without looking the locale up for every date.
+    locale = get_locale()
     return {
         "day_labels": {n: ngettext("%(num)d day", "%(num)d days", n) % {"num": n} for n in days},
-        "date_labels": {d: format_date(d, "short") for d in set(dates)},
+        "date_labels": {d: babel_dates.format_date(d, "short", locale=locale) for d in set(dates)},
         "state_labels": {name: _(state.label) for name, state in wf.states.items()},
+        # Days in a stage after which a placement is late (stages with an SLA that go on).
+        "sla_days": {
+            name: state.sla_days
+            for name, state in wf.states.items()
+            if state.sla_days and not state.terminal
+        },
         "placement_url": url_for("placements.show", placement_id=0).removesuffix("0"),
     }
 
@@ -142,11 +152,21 @@ def _row_labels(
 @bp.get("/board")
 def board_view() -> str:
     context = _filter_context()
-    columns = listing.board(context["filters"])  # type: ignore[arg-type]
+    columns = board.columns(context["filters"])  # type: ignore[arg-type]
     now = utcnow()
     entered = [card.state_entered_at for column in columns for card in column.cards]
+    ngettext = get_translations().ngettext
+    sla_labels = {
+        n: ngettext("SLA %(num)d day", "SLA %(num)d days", n) % {"num": n}
+        for n in {column.sla_days for column in columns if column.sla_days}
+    }
     return render_template(
-        "placements/board.html", columns=columns, now=now, **_row_labels(now, entered), **context
+        "placements/board.html",
+        columns=columns,
+        now=now,
+        sla_labels=sla_labels,
+        **_row_labels(now, entered),
+        **context,
     )
 
 

@@ -73,7 +73,9 @@ def test_statement_counts_do_not_grow_with_the_data(
     urls = {
         "list": "/placements/",
         "filtered list": f"/placements/?q=learner&cohort={world.cohort.id}&from=2027-01-01",
+        "searched list": "/placements/?q=lernend",
         "board": "/placements/board",
+        "searched board": "/placements/board?q=lernend&cohort=" + str(world.cohort.id),
         "placement": f"/placements/{register.focus.id}",
         "edit": f"/placements/{register.focus.id}/edit",
         "learner": f"/learners/{learner}",
