@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -47,6 +44,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from bench.datasets import QUICK, SCALE, app_for, database_for, ensure_database
+from bench.health import _Counter, _load, record_result
 from bench.inprocess import Session, percentile
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -56,18 +54,6 @@ REFRESH_TARGET_SECONDS = 60.0
 REFRESH_RUNS = 3
 BENCH_MANAGER = ("manager@dashboard-bench.test", "dashboard-bench-manager")
 BENCH_EVALUATOR = "dashboard bench"
-
-
-def _load() -> float:
-    return os.getloadavg()[0]
-
-
-class _Counter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *_args: Any) -> None:
-        self.count += 1
 
 
 # --- data the benchmark needs --------------------------------------------------------------
@@ -396,17 +382,6 @@ def measure(url: str, quick: bool) -> dict[str, Any]:
         }
 
 
-def _database_version(url: str) -> str:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                return "SQLite " + str(conn.exec_driver_sql("select sqlite_version()").scalar())
-            return "PostgreSQL " + str(conn.exec_driver_sql("show server_version").scalar())
-    finally:
-        engine.dispose()
-
-
 def run(kind: str, quick: bool, rebuild: bool) -> dict[str, Any]:
     spec = QUICK if quick else SCALE
     database = database_for(kind, spec)
@@ -437,28 +412,9 @@ def run(kind: str, quick: bool, rebuild: bool) -> dict[str, Any]:
             "passed": True,
         },
     ]
-    result = {
-        "name": "dashboard",
-        "issue": ISSUE,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "database": kind,
-        "database_version": _database_version(database.url),
-        "scale": spec.label(),
-        "rows": marker.get("counts"),
-        "command": "python -m bench.dashboard " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_before": round(load_before, 2),
-            "load_average_after": round(_load(), 2),
-        },
-        "measurements": measurements,
-        "checks": checks,
-        "passed": all(c["passed"] for c in checks),
-    }
-    out_dir = BENCH_DIR / ("data/quick-results" if quick else "results")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"dashboard-{kind}.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = record_result(
+        "dashboard", ISSUE, kind, quick, marker, load_before, measurements, checks
+    )
     for check in checks:
         status = "pass" if check["passed"] else "FAIL"
         print(f"  {check['check']}: {check['value']} ({check['target']}) {status}")

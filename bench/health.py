@@ -323,15 +323,34 @@ def run(kind: str, quick: bool, rebuild: bool) -> dict[str, Any]:
             "passed": nightly < TARGET_SECONDS,
         },
     ]
+    result = record_result("health", ISSUE, kind, quick, marker, load_before, measurements, checks)
+    for check in checks:
+        status = "pass" if check["passed"] else "FAIL"
+        print(f"  {check['what']}: {check['value']:.2f} s ({check['target']}) {status}")
+    return result
+
+
+def record_result(
+    name: str,
+    issue: str,
+    kind: str,
+    quick: bool,
+    marker: dict[str, Any],
+    load_before: float,
+    measurements: dict[str, Any],
+    checks: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The result of a benchmark over a data set (health, dashboard), written to its file."""
+    spec = QUICK if quick else SCALE
     result = {
-        "name": "health",
-        "issue": ISSUE,
+        "name": name,
+        "issue": issue,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "database": kind,
-        "database_version": _database_version(database.url),
+        "database_version": _database_version(database_for(kind, spec).url),
         "scale": spec.label(),
         "rows": marker.get("counts"),
-        "command": "python -m bench.health " + " ".join(sys.argv[1:]),
+        "command": f"python -m bench.{name} " + " ".join(sys.argv[1:]),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -344,10 +363,7 @@ def run(kind: str, quick: bool, rebuild: bool) -> dict[str, Any]:
     }
     out_dir = BENCH_DIR / ("data/quick-results" if quick else "results")
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"health-{kind}.json").write_text(json.dumps(result, indent=2) + "\n")
-    for check in checks:
-        status = "pass" if check["passed"] else "FAIL"
-        print(f"  {check['what']}: {check['value']:.2f} s ({check['target']}) {status}")
+    (out_dir / f"{name}-{kind}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
